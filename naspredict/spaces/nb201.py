@@ -168,3 +168,21 @@ class NB201Space(SearchSpace):
                     terms.append(f"({src})@{op}")
             expr[j] = "+".join(sorted(terms))
         return expr[3]
+
+
+def _build_adj() -> tuple[tuple[int, ...], ...]:
+    """Adjacency of the edge-as-node DAG shared by every NB201 cell."""
+    n = 8
+    m = [[0] * n for _ in range(n)]
+    for a, (i, j) in enumerate(NASLIB_ORDER, start=1):
+        if i == 0:
+            m[0][a] = 1
+        if j == 3:
+            m[a][n - 1] = 1
+        for b, (k, _l) in enumerate(NASLIB_ORDER, start=1):
+            if k == j:
+                m[a][b] = 1
+    return tuple(tuple(r) for r in m)
+
+
+_NB201_ADJ = _build_adj()

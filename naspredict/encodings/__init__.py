@@ -1,0 +1,32 @@
+"""Encodings: architectures -> features, written once over the labelled DAG.
+
+``make_encoding(name, space)`` builds one of ``ENCODINGS``.  Each is a scikit-learn transformer
+with a ``width`` known before ``fit``.
+"""
+from __future__ import annotations
+
+from .adjacency import AdjacencyOneHot
+from .base import Encoding
+from .features import GraphFeatures
+from .graph import GraphEncoding
+from .path import PathEncoding
+from .sequence import SequenceEncoding
+
+ENCODINGS = {
+    "onehot": AdjacencyOneHot,
+    "path": PathEncoding,
+    "sequence": SequenceEncoding,
+    "graph": GraphEncoding,
+    "features": GraphFeatures,
+}
+
+
+def make_encoding(name: str, space="nb201", **params) -> Encoding:
+    """The encoding called ``name`` (one of ``ENCODINGS``) for ``space``."""
+    if name not in ENCODINGS:
+        raise ValueError(f"unknown encoding {name!r}; expected one of {', '.join(ENCODINGS)}")
+    return ENCODINGS[name](space=space, **params)
+
+
+__all__ = ["Encoding", "AdjacencyOneHot", "PathEncoding", "SequenceEncoding", "GraphEncoding",
+           "GraphFeatures", "ENCODINGS", "make_encoding"]

@@ -1,0 +1,107 @@
+"""Encoding contract: a scikit-learn transformer from a list of archs to features.
+
+Every encoding reads only ``space.to_dag(arch)`` (a :class:`~naspredict.spaces.LabelledDAG`), so
+it is written once for all spaces.  ``width`` is known before ``fit``.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..spaces import SearchSpace, get_space
+from ..spaces.base import LabelledDAG, prune
+
+
+def resolve_space(space: str | SearchSpace) -> SearchSpace:
+    if isinstance(space, SearchSpace):
+        return space
+    if isinstance(space, str):
+        return get_space(space)
+    raise ValueError(f"space must be a space name or a SearchSpace, got {type(space).__name__}")
+
+
+class Encoding(TransformerMixin, BaseEstimator):
+    """Base class: ``fit`` is a no-op that checks the archs; ``transform`` encodes them."""
+
+    def __init__(self, space: str | SearchSpace = "nb201"):
+        self.space = space
+
+    @property
+    def space_(self) -> SearchSpace:
+        """The resolved space (cached while the ``space`` parameter is unchanged)."""
+        cached = self.__dict__.get("_space_cache")
+        if cached is None or cached[0] != self.space:
+            cached = (self.space, resolve_space(self.space))
+            self.__dict__["_space_cache"] = cached
+        return cached[1]
+
+    @property
+    def width(self) -> int:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def fit(self, archs: Sequence[Any], y=None) -> "Encoding":
+        self._check(archs)
+        self.n_features_out_ = self.width
+        return self
+
+    def _check(self, archs: Sequence[Any]) -> SearchSpace:
+        sp = self.space_
+        if len(archs) == 0:
+            raise ValueError("no architectures to encode")
+        sp.validate(archs[0])
+        return sp
+
+    def transform(self, archs: Sequence[Any]) -> np.ndarray:
+        sp = self._check(archs)
+        out = np.zeros((len(archs), self.width), dtype=np.float32)
+        for i, a in enumerate(archs):
+            self._encode_one(sp.to_dag(sp.validate(a)), out[i])
+        return out
+
+    def _encode_one(self, dag: LabelledDAG, row: np.ndarray) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+def n_inputs(space: SearchSpace) -> int:
+    return int(getattr(space, "n_inputs", 1))
+
+
+def live_dag(space: SearchSpace, dag: LabelledDAG) -> tuple[np.ndarray, list[str]]:
+    """The DAG with zero-op nodes and dead nodes removed (what actually computes)."""
+    m = dag.matrix().copy()
+    for i, op in enumerate(dag.ops):
+        if op in space.zero_ops:
+            m[i, :] = 0
+            m[:, i] = 0
+    return prune(m, list(dag.ops), dag.n_inputs)
+
+
+def io_paths(matrix: np.ndarray, labels: Sequence[str], n_in: int, keep: set[str],
+             max_ops: int | None = None) -> list[tuple[str, ...]]:
+    """Every input-to-output path as the sequence of labels in ``keep`` along it.
+
+    Nodes whose labels are not in ``keep`` (structural nodes) are passed through without adding
+    a token.  Paths with more than ``max_ops`` tokens are dropped.
+    """
+    n = len(labels)
+    succ = [np.nonzero(matrix[i])[0].tolist() for i in range(n)]
+    out: list[tuple[str, ...]] = []
+    stack: list[tuple[int, tuple[str, ...]]] = [(i, ()) for i in range(n_in)]
+    while stack:
+        node, path = stack.pop()
+        if node == n - 1:
+            out.append(path)
+            continue
+        for s in succ[node]:
+            p = path + (labels[s],) if labels[s] in keep else path
+            if max_ops is None or len(p) <= max_ops:
+                stack.append((s, p))
+    return out

@@ -1,0 +1,254 @@
+"""NAS-Bench-101 cell space (Ying et al., ICML 2019).
+
+A cell is a DAG of at most 7 nodes in topological order (upper-triangular adjacency): the
+first node is ``input``, the last ``output``, and each node between carries one op of
+:data:`OPS`.  Following the nasbench API, the 9-edge limit applies to the *pruned* cell (the
+nodes on some input-to-output path): NASLib's data stores raw 7-node matrices whose dangling
+nodes may hold more edges, and those are kept as given so their keys round-trip exactly.
+
+String form (:meth:`NB101Space.to_str`): the adjacency rows as 0/1 digits joined by ``.``,
+then ``:``, then the node labels joined by ``,``::
+
+    011.001.000:input,conv3x3-bn-relu,output
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .base import INPUT, OUTPUT, LabelledDAG, SearchSpace, live_nodes, prune
+
+#: intermediate-node ops; NASLib's ids are 2, 3, 4 in this order (0=input, 1=output).
+OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+MAX_NODES = 7
+MAX_EDGES = 9
+_NASLIB_LABELS: tuple[str, ...] = (INPUT, OUTPUT, *OPS)
+_FORM = ("'<row>.<row>...:<label>,<label>...' (0/1 adjacency rows, upper triangular, then "
+         f"node labels: input, any of {', '.join(OPS)}, output)")
+
+
+@dataclass(frozen=True)
+class NB101Arch:
+    """One NB101 cell: ``matrix[i][j] == 1`` for an edge ``i -> j``; ``ops`` labels every node.
+
+    Lists and arrays are accepted and stored as tuples.  Construction only validates (it does
+    not prune); use :meth:`NB101Space.make` to drop dangling nodes.
+    """
+
+    matrix: tuple[tuple[int, ...], ...]
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        matrix, ops = _coerce(self.matrix, self.ops)
+        object.__setattr__(self, "matrix", matrix)
+        object.__setattr__(self, "ops", ops)
+        _check(matrix, ops)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ops)
+
+    def array(self) -> np.ndarray:
+        """The adjacency as an ``int8`` array."""
+        return np.asarray(self.matrix, dtype=np.int8).reshape(self.n_nodes, self.n_nodes)
+
+    def __str__(self) -> str:
+        return to_nb101_string(self)
+
+
+def _coerce(matrix, ops) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]:
+    try:
+        rows = tuple(tuple(row) for row in matrix)
+        ops = tuple(ops)
+    except TypeError:
+        raise ValueError(f"an NB101 cell needs a square 0/1 matrix (rows of ints) and a sequence "
+                         f"of op names, got {matrix!r}, {ops!r}") from None
+    for row in rows:
+        for v in row:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v not in (0, 1):
+                raise ValueError(f"NB101 adjacency entries must be the ints 0/1, got {v!r}")
+    return tuple(tuple(int(v) for v in row) for row in rows), ops
+
+
+def _check(matrix: tuple[tuple[int, ...], ...], ops: tuple[str, ...]) -> None:
+    n = len(matrix)
+    if any(len(row) != n for row in matrix) or len(ops) != n:
+        raise ValueError(f"an NB101 cell needs an n x n matrix and n op labels (n nodes), got "
+                         f"{n} rows of lengths {[len(r) for r in matrix]} and {len(ops)} ops")
+    if n < 2:
+        raise ValueError(f"an NB101 cell needs at least the input and output nodes, got {n} node(s)")
+    if n > MAX_NODES:
+        raise ValueError(f"an NB101 cell has at most {MAX_NODES} nodes, got {n}")
+    m = np.asarray(matrix, dtype=np.int8)
+    if np.tril(m).any():
+        raise ValueError("the NB101 adjacency must be upper triangular (a DAG in topological "
+                         "order): no self loops, edges only from lower to higher node index")
+    if ops[0] != INPUT or ops[-1] != OUTPUT:
+        raise ValueError(f"an NB101 cell's first node must be {INPUT!r} and its last {OUTPUT!r}, "
+                         f"got {ops[0]!r} ... {ops[-1]!r}")
+    bad = [o for o in ops[1:-1] if o not in OPS]
+    if bad:
+        raise ValueError(f"unknown NB101 op(s) {bad}; intermediate nodes take one of {', '.join(OPS)}")
+    live = live_nodes(m)
+    if not live[-1]:
+        raise ValueError("invalid NB101 cell: the input is disconnected from the output")
+    n_edges = int(m[np.ix_(live, live)].sum())
+    if n_edges > MAX_EDGES:
+        raise ValueError(f"an NB101 cell has at most {MAX_EDGES} edges (counted after pruning "
+                         f"dangling nodes), got {n_edges}")
+
+
+def to_nb101_string(arch: NB101Arch) -> str:
+    """The string form ``rows:labels`` described in the module docstring."""
+    rows = ".".join("".join(str(v) for v in row) for row in arch.matrix)
+    return rows + ":" + ",".join(arch.ops)
+
+
+def from_nb101_string(text: str) -> NB101Arch:
+    """Parse :func:`to_nb101_string`'s form; ``ValueError`` naming the form otherwise."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        raise ValueError(f"expected an NB101 string {_FORM}, got {text!r}")
+    rows_txt, ops_txt = text.strip().split(":")
+    rows = rows_txt.split(".")
+    if not all(r and set(r) <= {"0", "1"} for r in rows):
+        raise ValueError(f"adjacency rows must be non-empty 0/1 digit strings; expected an "
+                         f"NB101 string {_FORM}, got {text!r}")
+    matrix = tuple(tuple(int(c) for c in r) for r in rows)
+    try:
+        return NB101Arch(matrix, tuple(ops_txt.split(",")))
+    except ValueError as err:
+        raise ValueError(f"{err}; expected an NB101 string {_FORM}") from None
+
+
+class NB101Space(SearchSpace):
+    """The NAS-Bench-101 cell space (about 423k unique cells: too many to enumerate)."""
+
+    name = "nb101"
+    ops = OPS
+    max_path_length = 5  # input -> 5 op nodes -> output in a 7-node chain
+    min_path_length = 0  # the input may feed the output directly
+    zero_ops = ()
+    fixed_topology = False
+    max_nodes = MAX_NODES
+
+    # identity
+    def to_str(self, arch: NB101Arch) -> str:
+        return to_nb101_string(self.validate(arch))
+
+    def from_str(self, text: str) -> NB101Arch:
+        return from_nb101_string(text)
+
+    def validate(self, arch) -> NB101Arch:
+        if not isinstance(arch, NB101Arch):
+            raise ValueError(f"expected an NB101Arch (nb101 space), got {type(arch).__name__}: {arch!r}")
+        return arch
+
+    def make(self, matrix, ops: Sequence[str]) -> NB101Arch:
+        """A validated cell with dangling nodes pruned; ``ValueError`` if input and output are
+        disconnected or the cell is otherwise invalid."""
+        return self.pruned(NB101Arch(matrix, ops))
+
+    def pruned(self, arch: NB101Arch) -> NB101Arch:
+        """``arch`` without the nodes that lie on no input-to-output path."""
+        m, ops = prune(self.validate(arch).array(), arch.ops)
+        return NB101Arch(m.tolist(), ops)
+
+    # public formats
+    def from_naslib(self, t: Sequence[int]) -> NB101Arch:
+        """From NASLib's 56-tuple: 7x7 adjacency row-major, then 7 op ids (0=input, 1=output,
+        2=conv3x3-bn-relu, 3=conv1x1-bn-relu, 4=maxpool3x3).  Kept as given (not pruned), so
+        ``to_naslib(from_naslib(t)) == t``."""
+        t = tuple(t)
+        n = MAX_NODES
+        if len(t) != n * n + n or not all(isinstance(v, (int, np.integer)) for v in t):
+            raise ValueError(f"expected NASLib's 56-tuple of ints (7x7 adjacency row-major + 7 op "
+                             f"ids), got {len(t)} values: {t!r}")
+        ids = t[n * n:]
+        if not all(0 <= i < len(_NASLIB_LABELS) for i in ids):
+            raise ValueError(f"NASLib NB101 op ids must be in 0..4, got {ids!r}")
+        rows = [t[i * n:(i + 1) * n] for i in range(n)]
+        return NB101Arch(rows, tuple(_NASLIB_LABELS[int(i)] for i in ids))
+
+    def to_naslib(self, arch: NB101Arch) -> tuple[int, ...]:
+        """NASLib's 56-tuple.  It has room for exactly 7 nodes, and NASLib's keys for smaller
+        cells depend on which dangling nodes were sampled, so cells with fewer than 7 nodes are
+        not padded: they raise ``ValueError``."""
+        arch = self.validate(arch)
+        if arch.n_nodes != MAX_NODES:
+            raise ValueError(f"NASLib's 56-tuple needs a cell with exactly 7 nodes, got "
+                             f"{arch.n_nodes}; padding would not match NASLib's keys")
+        flat = [v for row in arch.matrix for v in row]
+        return tuple(flat + [_NASLIB_LABELS.index(o) for o in arch.ops])
+
+    def from_spec(self, matrix, ops: Sequence[str]) -> NB101Arch:
+        """From the nasbench API's ``ModelSpec(matrix, ops)`` arguments, kept as given."""
+        return NB101Arch(matrix, ops)
+
+    def to_spec(self, arch: NB101Arch) -> tuple[list[list[int]], list[str]]:
+        """``(matrix as nested lists, op names)`` for the nasbench API's ``ModelSpec``."""
+        arch = self.validate(arch)
+        return [list(row) for row in arch.matrix], list(arch.ops)
+
+    # sampling
+    def sample(self, rng: np.random.Generator) -> NB101Arch:
+        """A random 7-node upper-triangular matrix and random ops, pruned; redrawn until valid."""
+        while True:
+            m = np.triu(rng.integers(0, 2, size=(MAX_NODES, MAX_NODES)), 1)
+            mid = [OPS[i] for i in rng.integers(0, len(OPS), size=MAX_NODES - 2)]
+            try:
+                return self.make(m.tolist(), [INPUT, *mid, OUTPUT])
+            except ValueError:
+                continue
+
+    def neighbours(self, arch: NB101Arch) -> list[NB101Arch]:
+        """Every valid cell from one op change or one edge flip, pruned, one per isomorphism
+        class (:meth:`canonical`), leaving out cells isomorphic to ``arch``.
+
+        Pruned cells have no dangling nodes to grow from, so cells with fewer than 7 nodes also
+        get one growth move: split an edge ``i -> j`` into ``i -> new -> j`` (any op on the new
+        node).  Without it the 2-node cell ``input -> output`` would have no neighbours.
+        """
+        arch = self.validate(arch)
+        m, ops, n = arch.array(), list(arch.ops), arch.n_nodes
+        candidates = self._splits(m, ops) if n < MAX_NODES else []
+        for i in range(1, n - 1):
+            for op in OPS:
+                if op != ops[i]:
+                    candidates.append((m, ops[:i] + [op] + ops[i + 1:]))
+        for i in range(n):
+            for j in range(i + 1, n):
+                flipped = m.copy()
+                flipped[i, j] ^= 1
+                candidates.append((flipped, ops))
+        seen = {self.canonical(arch)}
+        out = []
+        for cm, cops in candidates:
+            try:
+                cand = self.make(cm.tolist(), cops)
+            except ValueError:
+                continue
+            key = self.canonical(cand)
+            if key not in seen:
+                seen.add(key)
+                out.append(cand)
+        return out
+
+    @staticmethod
+    def _splits(m: np.ndarray, ops: list[str]) -> list[tuple[np.ndarray, list[str]]]:
+        """Cells made by inserting a node on one edge ``i -> j`` (the new node takes index j)."""
+        out = []
+        for i, j in zip(*np.nonzero(m)):
+            grown = np.insert(np.insert(m, j, 0, axis=0), j, 0, axis=1)
+            grown[i, j + 1] = 0
+            grown[i, j] = grown[j, j + 1] = 1
+            for op in OPS:
+                out.append((grown, ops[:j] + [op] + ops[j:]))
+        return out
+
+    # structure
+    def to_dag(self, arch: NB101Arch) -> LabelledDAG:
+        """The cell itself: its adjacency and node labels, as given (not pruned)."""
+        arch = self.validate(arch)
+        return LabelledDAG(arch.matrix, arch.ops)
