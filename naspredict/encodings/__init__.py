@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .adjacency import AdjacencyOneHot
 from .base import Encoding
+from .concat import ConcatEncoding
 from .features import GraphFeatures
 from .graph import GraphEncoding
 from .path import PathEncoding
@@ -22,11 +23,16 @@ ENCODINGS = {
 
 
 def make_encoding(name: str, space="nb201", **params) -> Encoding:
-    """The encoding called ``name`` (one of ``ENCODINGS``) for ``space``."""
+    """The encoding called ``name`` (one of ``ENCODINGS``) for ``space``.
+
+    Several vector encodings joined with ``+`` (``"features+onehot"``) are concatenated.
+    """
+    if "+" in name:
+        return ConcatEncoding(space=space, parts=tuple(name.split("+")))
     if name not in ENCODINGS:
         raise ValueError(f"unknown encoding {name!r}; expected one of {', '.join(ENCODINGS)}")
     return ENCODINGS[name](space=space, **params)
 
 
 __all__ = ["Encoding", "AdjacencyOneHot", "PathEncoding", "SequenceEncoding", "GraphEncoding",
-           "GraphFeatures", "ENCODINGS", "make_encoding"]
+           "GraphFeatures", "ConcatEncoding", "ENCODINGS", "make_encoding"]

@@ -1,0 +1,66 @@
+"""``naspredict evaluate``: the evaluation grid from the command line."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def register(sub) -> None:
+    from ..predictors import names
+
+    p = sub.add_parser(
+        "evaluate", help="rank-correlation evaluation of predictors",
+        description="Fit predictors on train sizes x seeds and score how well they rank the "
+                    "remaining architectures. Writes results.csv (one row per run; an "
+                    "interrupted run resumes from it), tau_vs_size.png and pred_vs_true.png.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--benchmark", "-b", help="benchmark table (see `naspredict benchmarks`)")
+    src.add_argument("--log", help="your own logged results (CSV, parquet or JSON lines)")
+    p.add_argument("--space", help="search space of --log (nb201, nb101, darts, nbgraph)")
+    p.add_argument("--target", "-t", required=True, help="metric to predict")
+    p.add_argument("--predictors", "-p", default="rf,xgb,gp",
+                   help=f"comma-separated names (default rf,xgb,gp); known: {', '.join(names())}")
+    p.add_argument("--train-sizes", type=_ints, default=[50, 100, 200], help="e.g. 50,100,200")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
+    p.add_argument("--split", choices=["uniform", "mutation"], default="uniform")
+    p.add_argument("--test-size", type=int, default=None, help="test on a sample of this size (default: all the rest)")
+    p.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from .. import data
+    from .plots import plot_metric_vs_size, plot_pred_vs_true
+    from .runner import evaluate
+
+    if args.log:
+        if not args.space:
+            raise ValueError("--log needs --space to parse its arch strings")
+        bench = data.read_results(args.log, args.space)
+    else:
+        bench = data.load(args.benchmark)
+    out = Path(args.out)
+    res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
+                   args.train_sizes, args.seeds, args.split, args.test_size,
+                   out_csv=out / "results.csv", progress=not args.no_progress)
+    print(res.summary().round(3).to_string())
+    plot_metric_vs_size(res.table, out / "tau_vs_size.png", title=f"{bench.name}: {args.target}")
+    if res.predictions:
+        best = res.table.groupby("predictor")["kendall_tau"].mean().idxmax()
+        keys = [k for k in res.predictions if k[0] == best]
+        if keys:
+            key = max(keys, key=lambda k: k[1])
+            yt, yp = res.predictions[key]
+            plot_pred_vs_true(yt, yp, out / "pred_vs_true.png",
+                              title=f"{key[0]}, {key[1]} train archs, seed {key[2]}")
+    print(f"wrote {out / 'results.csv'}, {out / 'tau_vs_size.png'}" +
+          (f", {out / 'pred_vs_true.png'}" if (out / 'pred_vs_true.png').exists() else ""))
+    return 0

@@ -1,0 +1,59 @@
+"""Performance predictors: scikit-learn regressors over lists of architectures.
+
+>>> from naspredict.predictors import make, names
+>>> model = make("gp", space="nb201", random_state=0).fit(archs, y)
+>>> mean, std = model.predict(test_archs, return_std=True)
+
+The registry below is an explicit table (no import-time registration); classes load lazily.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Predictor
+
+#: name -> (module, class, default parameters, one-line description)
+_REGISTRY: dict[str, tuple[str, str, dict, str]] = {
+    "gp": ("gp", "GPPredictor", {}, "exact Gaussian process (gpytorch) on an encoding"),
+    "gcn-blr": ("gcn", "GCNBLRPredictor", {}, "GCN embedding + Bayesian linear regression (BOGCN-NAS, BONAS)"),
+    "gcn": ("gcn", "GCNPredictor", {}, "plain GCN neural predictor (Wen et al., 2020)"),
+    "nao": ("nao", "NAOPredictor", {}, "NAO encoder-predictor-decoder (Luo et al., 2018)"),
+    "semi": ("semi", "SemiSupervisedPredictor", {}, "SemiNAS self-labelling around any predictor"),
+    "lc-srm": ("lc_srm", "LearningCurveSRM", {}, "learning-curve sequential regression (Baker et al., 2018)"),
+    "mlp-ensemble": ("mlp", "MLPEnsemblePredictor", {}, "ensemble of MLPs on the path encoding (BANANAS)"),
+    "rf": ("trees", "RandomForestPredictor", {}, "random forest on an encoding (default: GRAF features + one-hot)"),
+    "xgb": ("trees", "XGBPredictor", {}, "XGBoost on an encoding (default: one-hot)"),
+    "ensemble": ("ensemble", "EnsemblePredictor", {}, "rank-averaging ensemble of other predictors"),
+    "synflow": ("zerocost", "ZeroCostPredictor", {"proxy": "synflow"}, "zero-cost proxy synflow (NASLib files)"),
+    "jacov": ("zerocost", "ZeroCostPredictor", {"proxy": "jacov"}, "zero-cost proxy jacov (NASLib files)"),
+    "params": ("zerocost", "ZeroCostPredictor", {"proxy": "params"}, "parameter count as a one-feature predictor"),
+    "flops": ("zerocost", "ZeroCostPredictor", {"proxy": "flops"}, "FLOPs as a one-feature predictor"),
+}
+
+
+def names() -> list[str]:
+    """Names accepted by :func:`make`."""
+    return list(_REGISTRY)
+
+
+def describe() -> dict[str, str]:
+    """Name -> one-line description."""
+    return {k: v[3] for k, v in _REGISTRY.items()}
+
+
+def predictor_class(name: str) -> type[Predictor]:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown predictor {name!r}; expected one of {', '.join(_REGISTRY)}")
+    module, cls, _, _ = _REGISTRY[name]
+    return getattr(import_module(f"{__name__}.{module}"), cls)
+
+
+def make(name: str, **params) -> Predictor:
+    """Build the predictor called ``name`` with ``params`` (passed to its constructor)."""
+    cls = predictor_class(name)
+    defaults = dict(_REGISTRY[name][2])
+    defaults.update(params)
+    return cls(**defaults)
+
+
+__all__ = ["Predictor", "make", "names", "describe", "predictor_class"]

@@ -1,0 +1,62 @@
+"""Averaging ensemble of predictors.
+
+Each member is fitted on the same data; predictions are averaged (optionally weighted).  With
+``return_std`` the ensemble reports the mixture's std: members' own variances (where they
+give one) plus the spread between members' means.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from .base import Predictor
+
+
+class EnsemblePredictor(Predictor):
+    """Parameters
+    ----------
+    members : predictor names (built with :func:`naspredict.predictors.make`) or instances.
+    weights : one weight per member (default equal).
+    """
+
+    supports_std = True
+
+    def __init__(self, space="nb201", members=("rf", "gp"), weights=None, random_state: int | None = 0):
+        super().__init__(space, random_state)
+        self.members = members
+        self.weights = weights
+
+    def _build(self):
+        from . import make
+        out = []
+        for i, m in enumerate(self.members):
+            seed = None if self.random_state is None else self.random_state + i
+            out.append(make(m, space=self.space, random_state=seed) if isinstance(m, str) else clone(m))
+        return out
+
+    def _fit(self, archs, y):
+        if not self.members:
+            raise ValueError("EnsemblePredictor needs at least one member")
+        w = np.ones(len(self.members)) if self.weights is None else np.asarray(self.weights, float)
+        if len(w) != len(self.members) or (w < 0).any() or w.sum() == 0:
+            raise ValueError("weights must be non-negative, one per member, not all zero")
+        self.weights_ = w / w.sum()
+        self.members_ = [m.fit(archs, y) for m in self._build()]
+
+    def _predict(self, archs, return_std=False):
+        means, variances = [], []
+        for m in self.members_:
+            if return_std and m.supports_std:
+                mu, sd = m.predict(archs, return_std=True)
+                variances.append(sd ** 2)
+            else:
+                mu = m.predict(archs)
+                variances.append(np.zeros_like(mu))
+            means.append(mu)
+        means, variances = np.array(means), np.array(variances)
+        w = self.weights_[:, None]
+        mean = (w * means).sum(0)
+        if not return_std:
+            return mean
+        var = (w * (variances + (means - mean) ** 2)).sum(0)
+        return mean, np.sqrt(var)
