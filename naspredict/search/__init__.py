@@ -1,0 +1,44 @@
+"""Search strategies: ask/tell loops that consult predictors.
+
+``make_strategy(name, space, target, direction, seed, **params)`` builds one of
+``strategy_names()``.  The table is explicit; classes load lazily.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import SearchTrace, Strategy
+
+_STRATEGIES: dict[str, tuple[str, str, str]] = {
+    "random": ("random", "RandomSearch", "uniform random sampling"),
+    "evolution": ("evolution", "RegularizedEvolution", "regularized evolution (Real et al., 2019)"),
+    "local": ("local", "LocalSearch", "local search (White et al., 2021)"),
+    "predictor-evolution": ("npenas", "PredictorGuidedEvolution", "NPENAS: mutants ranked by a predictor"),
+    "bo": ("bo", "BayesianOptimization", "BO: predictor with std + EI/UCB/Thompson acquisition"),
+    "nao": ("nao", "NAOSearch", "gradient ascent in NAO's embedding, then decoding"),
+    "rl": ("rl", "ReinforceSearch", "REINFORCE LSTM controller (Zoph & Le, 2017)"),
+    "mobo": ("mobo", "MultiObjectiveBO", "multi-objective BO: qNEHVI / qNParEGO (BoTorch)"),
+}
+
+
+def strategy_names() -> list[str]:
+    return list(_STRATEGIES)
+
+
+def describe() -> dict[str, str]:
+    return {k: v[2] for k, v in _STRATEGIES.items()}
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    if name not in _STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(_STRATEGIES)}")
+    module, cls, _ = _STRATEGIES[name]
+    return getattr(import_module(f"{__name__}.{module}"), cls)
+
+
+def make_strategy(name: str, space, target="accuracy", direction="max", seed: int = 0, **params) -> Strategy:
+    """Build the strategy called ``name``; ``params`` go to its constructor (e.g. ``predictor``)."""
+    return strategy_class(name)(space, target=target, direction=direction, seed=seed, **params)
+
+
+__all__ = ["Strategy", "SearchTrace", "make_strategy", "strategy_names", "strategy_class", "describe"]
