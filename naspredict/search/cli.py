@@ -1,0 +1,111 @@
+"""``naspredict search``, ``naspredict runs`` and ``naspredict export``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from . import strategy_names
+
+    p = sub.add_parser(
+        "search", help="run a search strategy on a benchmark table",
+        description="Search a benchmark table with a strategy. Every evaluation is committed to "
+                    "the SQLite store as it completes; --resume continues a killed run without "
+                    "re-evaluating anything. Writes best_so_far.png (and pareto.png for several "
+                    "objectives) to --out.")
+    p.add_argument("--benchmark", "-b", required=True, help="table name (see `naspredict benchmarks`)")
+    p.add_argument("--target", "-t", required=True, help="metric, or several comma-separated (M1,M2)")
+    p.add_argument("--direction", "-d", default="max", help="max or min per target, comma-separated")
+    p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())}")
+    p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate")
+    p.add_argument("--budget", "-n", type=int, default=100, help="number of evaluations")
+    p.add_argument("--batch-size", type=int, default=1, help="proposals per round")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--store", default="runs.db", help="SQLite results store (default runs.db)")
+    p.add_argument("--run", help="run name (default: strategy-seed)")
+    p.add_argument("--resume", action="store_true", help="continue the named run from the store")
+    p.add_argument("--out", default="out/search", help="folder for plots (default out/search)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_search)
+
+    p = sub.add_parser("runs", help="list the runs in a results store",
+                       description="List the runs in a results store.")
+    p.add_argument("--store", default="runs.db")
+    p.set_defaults(func=_runs)
+
+    p = sub.add_parser("export", help="write a run's evaluations as logged results",
+                       description="Write a run as CSV / parquet / JSON lines (by suffix); the file "
+                                   "loads back with naspredict.data.read_results.")
+    p.add_argument("run", help="run name")
+    p.add_argument("--store", default="runs.db")
+    p.add_argument("--output", "-o", required=True, help="file to write (.csv, .parquet, .jsonl)")
+    p.set_defaults(func=_export)
+
+
+def _search(args) -> int:
+    import numpy as np
+
+    from .. import data
+    from ..evaluators import as_evaluator
+    from ..store import ResultsStore
+    from . import make_strategy
+    from .plots import plot_best_so_far, plot_pareto
+
+    bench = data.load(args.benchmark)
+    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    dirs = [d.strip() for d in args.direction.split(",") if d.strip()]
+    params = {}
+    if args.predictor:
+        params["predictor"] = args.predictor
+    strategy = make_strategy(args.strategy, bench.space, targets, dirs if len(dirs) > 1 else dirs[0],
+                             args.seed, **params)
+    store = ResultsStore(args.store)
+    run_name = args.run or f"{args.strategy}-{args.benchmark}-{args.seed}"
+    trace = strategy.run(as_evaluator(bench, targets), args.budget, batch_size=args.batch_size,
+                         store=store, run_name=run_name, resume=args.resume,
+                         config={"benchmark": args.benchmark, "predictor": args.predictor or ""},
+                         progress=not args.no_progress)
+    out = Path(args.out)
+    files = []
+    if len(targets) == 1:
+        best = strategy.best()
+        print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
+        print(f"  arch {bench.space.to_str(best[0])}")
+        opt = bench.top(targets[0], 1)[targets[0]].iloc[0]
+        files.append(plot_best_so_far({args.strategy: [trace]}, out / "best_so_far.png", optimum=opt,
+                                      title=f"{bench.name}: {targets[0]}"))
+    else:
+        from .pareto import hypervolume, pareto_front
+        found = trace.frame[targets].to_numpy(float)
+        found = found[np.isfinite(found).all(1)]
+        table = np.column_stack([bench.values(t) for t in targets])
+        signs = np.array([1.0 if d == "max" else -1.0 for d in strategy.directions])
+        ref = np.median(table, axis=0) * signs
+        hv = hypervolume(found * signs, ref)
+        hv_true = hypervolume((table * signs)[pareto_front(table * signs)], ref)
+        print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs, hypervolume "
+              f"{hv / hv_true:.3f} of the table's (reference point: the table's medians)")
+        files.append(plot_pareto(found, out / "pareto.png", targets, strategy.directions, table,
+                                 title=f"{bench.name}: {args.strategy}, {len(found)} evaluations"))
+    print(f"store: {args.store} (run {run_name!r}); plots: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _runs(args) -> int:
+    from ..store import ResultsStore
+    if not Path(args.store).exists():
+        raise ValueError(f"no results store at {args.store}")
+    with ResultsStore(args.store) as store:
+        df = store.runs()
+    print(df.to_string(index=False) if len(df) else "no runs")
+    return 0
+
+
+def _export(args) -> int:
+    from ..store import ResultsStore
+    if not Path(args.store).exists():
+        raise ValueError(f"no results store at {args.store}")
+    with ResultsStore(args.store) as store:
+        path = store.export(args.run, args.output)
+    print(f"wrote {path}")
+    return 0

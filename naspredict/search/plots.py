@@ -1,0 +1,75 @@
+"""Search plots: best-so-far against queries, and the Pareto front found against the true one."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .base import SearchTrace  # noqa: E402
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def plot_best_so_far(traces: Mapping[str, Sequence[SearchTrace]] | SearchTrace, path: str | Path,
+                     optimum: float | None = None, title: str = "") -> Path:
+    """Best value so far against the number of queries.  ``traces`` maps a label (strategy)
+    to its runs; each line is the mean over runs with a band from the 25th to 75th percentile."""
+    if isinstance(traces, SearchTrace):
+        traces = {"run": [traces]}
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, runs in traces.items():
+        n = min(len(t.frame) for t in runs)
+        curves = np.array([t.frame["best_so_far"].to_numpy(float)[:n] for t in runs])
+        x = np.arange(1, n + 1)
+        ax.plot(x, np.nanmean(curves, 0), label=f"{label} ({len(runs)} runs)")
+        if len(runs) > 1:
+            ax.fill_between(x, np.nanpercentile(curves, 25, 0), np.nanpercentile(curves, 75, 0), alpha=0.15)
+    if optimum is not None:
+        ax.axhline(optimum, color="k", lw=0.8, ls="--", label="table optimum")
+    first = next(iter(traces.values()))[0]
+    ax.set_xlabel("queries")
+    ax.set_ylabel(f"best {first.targets[0]} so far")
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_pareto(found: np.ndarray, path: str | Path, names: Sequence[str], directions: Sequence[str],
+                table: np.ndarray | None = None, title: str = "") -> Path:
+    """The points a search evaluated and their Pareto front, against the table's true front
+    (2-D; for more objectives the first two are drawn)."""
+    from .pareto import pareto_front
+
+    signs = np.array([1.0 if d == "max" else -1.0 for d in directions[:2]])
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    if table is not None:
+        ax.scatter(table[:, 0], table[:, 1], s=2, color="0.85", label="all archs in the table")
+        tf = table[pareto_front(table[:, :2] * signs)]
+        tf = tf[np.argsort(tf[:, 0])]
+        ax.step(tf[:, 0], tf[:, 1], where="post", color="k", lw=1, label="true Pareto front")
+    ax.scatter(found[:, 0], found[:, 1], s=8, color="tab:blue", alpha=0.6, label="evaluated")
+    ff = found[pareto_front(found[:, :2] * signs)]
+    ff = ff[np.argsort(ff[:, 0])]
+    ax.step(ff[:, 0], ff[:, 1], where="post", color="tab:red", lw=1.5, label="front found")
+    ax.set_xlabel(f"{names[0]} ({directions[0]})")
+    ax.set_ylabel(f"{names[1]} ({directions[1]})")
+    if table is not None and directions[1] == "min" and (table[:, 1] > 0).all():
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

@@ -1,0 +1,115 @@
+"""Results store, resumable runs (including a SIGKILL mid-run), export and the search CLI."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from naspredict import data
+from naspredict.evaluators import Result, TabularEvaluator, as_evaluator
+from naspredict.search import make_strategy
+from naspredict.store import ResultsStore
+
+
+def test_store_round_trip(tmp_path):
+    with ResultsStore(tmp_path / "r.db") as st:
+        run = st.create_run("a", "nb201", {"strategy": "random"})
+        st.add(run, "x", Result({"acc": 1.5}, curve=[1.0, 1.5], cost=2.0))
+        st.add(run, "y", Result(status="failed", error="boom"))
+        got = list(st.evaluations(run))
+        assert [a for a, _ in got] == ["x", "y"]
+        assert got[0][1].metrics == {"acc": 1.5} and got[0][1].curve == [1.0, 1.5]
+        assert got[1][1].status == "failed"
+        with pytest.raises(ValueError, match="already exists"):
+            st.create_run("a", "nb201", {})
+        assert st.runs()["evaluations"].tolist() == [2]
+
+
+def test_tabular_evaluator(nb201):
+    ev = TabularEvaluator(nb201, ["baseline_accuracy"])
+    r = ev.evaluate(nb201.archs[0])
+    assert r.ok and r.metrics["baseline_accuracy"] == nb201.values("baseline_accuracy")[0]
+    small = nb201.subset(range(10))
+    with pytest.raises(KeyError):
+        TabularEvaluator(small).evaluate(nb201.archs[100])
+    failed = TabularEvaluator(small, missing="fail").evaluate(nb201.archs[100])
+    assert failed.status == "failed" and "not in" in failed.error
+    with pytest.raises(ValueError, match="no metric"):
+        TabularEvaluator(nb201, ["nope"])
+
+
+def test_resume_in_process(nb201, tmp_path):
+    ev = as_evaluator(nb201, ["baseline_accuracy"])
+    st = ResultsStore(tmp_path / "r.db")
+    make_strategy("random", nb201.space, "baseline_accuracy", seed=0).run(
+        ev, 25, store=st, run_name="r", progress=False)
+    with pytest.raises(ValueError, match="already exists"):
+        make_strategy("random", nb201.space, "baseline_accuracy", seed=0).run(
+            ev, 40, store=st, run_name="r", progress=False)
+
+    class Counting:
+        space = nb201.space
+        calls = 0
+
+        def evaluate(self, arch, fidelity=None):
+            Counting.calls += 1
+            return ev.evaluate(arch)
+
+    tr = make_strategy("random", nb201.space, "baseline_accuracy", seed=0).run(
+        Counting(), 40, store=st, run_name="r", resume=True, progress=False)
+    assert Counting.calls == 15 and len(tr.frame) == 40
+    assert len({nb201.space.canonical(nb201.space.from_str(a)) for a in tr.frame["arch"]}) == 40
+
+
+def _count(db):
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        n = con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_sigkill_then_resume(tmp_path):
+    db = str(tmp_path / "runs.db")
+    budget = 2000
+    cmd = [sys.executable, "-m", "naspredict.cli", "search", "-b", "nb201-cifar10", "-t",
+           "baseline_accuracy", "-s", "random", "-n", str(budget), "--store", db, "--run", "k",
+           "--out", str(tmp_path), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while _count(db) < 30 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored = _count(db)
+    assert 30 <= stored < budget, f"kill should land mid-run (stored {stored})"
+    out = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    with ResultsStore(db) as st:
+        frame = st.frame("k")
+    assert len(frame) == budget
+    assert frame["arch"].nunique() == budget  # nothing evaluated twice
+    nb = data.load("nb201-cifar10")
+    assert np.allclose(frame["baseline_accuracy"],
+                       [nb.query(nb.space.from_str(a), "baseline_accuracy") for a in frame["arch"]])
+
+
+def test_cli_runs_and_export(tmp_path, capsys):
+    from naspredict.cli import main
+    db = str(tmp_path / "s.db")
+    assert main(["search", "-b", "nb201-cifar10", "-t", "baseline_accuracy", "-s", "random",
+                 "-n", "20", "--store", db, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert (tmp_path / "best_so_far.png").exists()
+    assert main(["runs", "--store", db]) == 0
+    assert "random-nb201-cifar10-0" in capsys.readouterr().out
+    out = tmp_path / "run.parquet"
+    assert main(["export", "random-nb201-cifar10-0", "--store", db, "-o", str(out)]) == 0
+    back = data.read_results(out, "nb201")
+    assert len(back) == 20 and "baseline_accuracy" in back.metric_names
+    assert main(["export", "nope", "--store", db, "-o", str(out)]) == 2
