@@ -1,0 +1,105 @@
+"""Predictor benchmark: ranking quality, uncertainty and speed on real NB201 data.
+
+    python benchmarks/predictors.py                  # the full protocol (hours on 2 cores)
+    python benchmarks/predictors.py --seeds 3 --predictors gp,rf-graf   # a slice
+
+Protocol (issue #3): nb201-cifar10, target baseline_accuracy, train sizes 50/100/200/400/1000,
+10 seeds, test set = every remaining cell.  Every predictor runs beside three references in
+the same script: rf on one-hot and xgb on one-hot (NASLib's strong family) and rf on GRAF
+features + one-hot (Kadlecová et al., ICML 2024).  Zero-cost proxies run on the NASLib NB201
+subset that holds them.  Runs are appended to CSVs under benchmarks/results/ as they finish and
+skipped when present, so the script resumes after an interruption.  Writes:
+
+- results/predictors_nb201.csv, results/predictors_nb201.md (tau table, coverage, seconds)
+- results/predictors_tau.png (tau against train size)
+- results/predictors_zc.csv (zero-cost proxies on nb201-zc)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from naspredict import data  # noqa: E402
+from naspredict.evaluation import evaluate, plot_metric_vs_size  # noqa: E402
+from naspredict.predictors import make  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def predictors(space: str = "nb201") -> dict:
+    """Label -> predictor.  Labels ending in '-ref' are the references."""
+    return {
+        "gp": make("gp", space=space),
+        "gcn-blr": make("gcn-blr", space=space),
+        "gcn": make("gcn", space=space),
+        "nao": make("nao", space=space),
+        "semi": make("semi", space=space),
+        "mlp-ensemble": make("mlp-ensemble", space=space),
+        "ensemble": make("ensemble", space=space),
+        "rf-onehot-ref": make("rf", space=space, encoding="onehot"),
+        "xgb-onehot-ref": make("xgb", space=space, encoding="onehot"),
+        "rf-graf-ref": make("rf", space=space, encoding="features+onehot"),
+    }
+
+
+def summarise(table: pd.DataFrame) -> str:
+    tau = table.pivot_table(index="predictor", columns="train_size", values="kendall_tau", aggfunc="mean")
+    n = table.groupby("predictor")["seed"].nunique().rename("seeds")
+    cov = table.pivot_table(index="predictor", columns="train_size", values="coverage_95", aggfunc="mean")
+    secs = table[table.train_size == table.train_size.max()].groupby("predictor")[
+        ["fit_seconds", "predict_seconds"]].mean()
+    p5 = table.pivot_table(index="predictor", columns="train_size", values="precision_top5", aggfunc="mean")
+    lines = ["## Kendall tau (mean over seeds), nb201-cifar10 baseline_accuracy, test = all other cells", "",
+             tau.join(n).round(3).to_markdown(), "",
+             "## precision@top-5%", "", p5.round(3).to_markdown(), "",
+             "## 95% interval coverage (predictors with std)", "", cov.dropna(how="all").round(3).to_markdown(), "",
+             f"## seconds at {table.train_size.max()} training archs (fit on them, predict the rest)", "",
+             secs.round(2).to_markdown(), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="50,100,200,400,1000")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--predictors", help="comma-separated labels (default: all)")
+    p.add_argument("--skip-zc", action="store_true")
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    preds = predictors()
+    if args.predictors:
+        wanted = args.predictors.split(",")
+        unknown = set(wanted) - set(preds)
+        if unknown:
+            raise SystemExit(f"unknown labels {sorted(unknown)}; known: {', '.join(preds)}")
+        preds = {k: v for k, v in preds.items() if k in wanted}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    bench = data.load("nb201-cifar10")
+    out_csv = RESULTS / "predictors_nb201.csv"
+    for label, model in preds.items():  # one predictor at a time, so partial results are usable
+        evaluate(bench, "baseline_accuracy", {label: model}, sizes, args.seeds, out_csv=out_csv)
+    table = pd.read_csv(out_csv)
+    (RESULTS / "predictors_nb201.md").write_text(summarise(table))
+    plot_metric_vs_size(table, RESULTS / "predictors_tau.png",
+                        title="NB201 CIFAR-10: Kendall tau on all held-out cells")
+    print(summarise(table))
+
+    if not args.skip_zc:
+        zc = data.load("nb201-zc")
+        zc_preds = {name: make(name) for name in ("jacov", "params", "flops")}
+        zc_preds["rf-graf-ref"] = make("rf", encoding="features+onehot")
+        res = evaluate(zc, "val_accuracy", zc_preds, [50, 100, 200, 400], args.seeds,
+                       out_csv=RESULTS / "predictors_zc.csv")
+        print("\nZero-cost proxies on nb201-zc (725 cells, val_accuracy), Kendall tau:")
+        print(res.summary().round(3).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
