@@ -158,12 +158,14 @@ class Strategy(ABC):
     # -- the loop ------------------------------------------------------------------------------
     def run(self, evaluator: Evaluator, budget: int, *, batch_size: int = 1, store=None,
             run_name: str | None = None, resume: bool = False, config: dict | None = None,
-            progress: bool = True, callback: Callable[["Strategy"], None] | None = None) -> "SearchTrace":
+            progress: bool = True, callback: Callable[["Strategy"], None] | None = None,
+            stop_when: Callable[["Strategy"], bool] | None = None) -> "SearchTrace":
         """Ask, evaluate and tell until ``budget`` evaluations are done.
 
         With a :class:`~naspredict.store.ResultsStore`, each evaluation is committed as it
         completes; ``resume=True`` replays the stored evaluations of ``run_name`` first and
-        evaluates only what is missing.
+        evaluates only what is missing.  ``stop_when(strategy)`` ends the run early when it
+        returns True (checked after each round).
         """
         if budget < 1:
             raise ValueError("budget must be at least 1")
@@ -202,6 +204,8 @@ class Strategy(ABC):
             bar.set_postfix_str(self.progress_text())
             if callback is not None:
                 callback(self)
+            if stop_when is not None and stop_when(self):
+                break
         bar.close()
         return SearchTrace.from_strategy(self)
 
