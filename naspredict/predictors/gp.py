@@ -1,0 +1,202 @@
+"""Exact Gaussian-process predictor (gpytorch) on a vector encoding of the cell.
+
+GP surrogates for NAS go back to NASBOT (Kandasamy et al., NeurIPS 2018); White et al.
+("How powerful are performance predictors in NAS?", NeurIPS 2021) benchmark the plain GP on
+adjacency / path encodings.  Here: a zero-cost encoding (default ``"features"``, the GRAF-style
+graph features of Kadlecová et al., ICML 2024; ``"features+onehot"`` also works), inputs scaled to
+``[0, 1]`` on the training set, standardised targets, a constant mean, a scaled RBF or Matern-5/2
+kernel (optionally ARD), a Gaussian likelihood, and hyper-parameters fitted by Adam on the exact
+marginal likelihood (Rasmussen & Williams, 2006, ch. 5).
+"""
+from __future__ import annotations
+
+import gpytorch
+import numpy as np
+import torch
+
+from ..encodings import make_encoding
+from .base import Predictor, Standardizer
+
+_KERNELS = ("rbf", "matern")
+
+
+class GPPredictor(Predictor):
+    """Exact GP regression over architectures.
+
+    Parameters
+    ----------
+    space, random_state : see :class:`~naspredict.predictors.base.Predictor`.
+    encoding : vector encoding name (``+`` joins several); default ``"features"`` (best rank
+        correlation with 100 training cells on NB201; ``"features+onehot"`` with ``additive=True``
+        is as good from ~1,000 cells).
+    kernel : ``"rbf"`` or ``"matern"`` (nu = 2.5), wrapped in an output scale.
+    ard : one lengthscale per input column (automatic relevance determination).
+    additive : with a joined encoding (``"features+onehot"``), one scaled kernel per part,
+        summed (Duvenaud et al., "Additive Gaussian processes", NeurIPS 2011).
+    n_iter : Adam steps on the negative exact marginal log-likelihood.
+    lr : Adam learning rate.
+    min_noise : floor of the (standardised) observation-noise variance.
+    max_hyper_points : hyper-parameters are learned on a random subset of at most this many
+        training points (the marginal likelihood costs O(n^3) per step); the posterior then
+        conditions on *all* points.  ``None`` uses every point.
+    batch_size : test points per block in :meth:`predict` (bounds memory).
+
+    ``predict(archs, return_std=True)`` gives the std of a *new observation* (latent variance plus
+    the learned noise variance), so 95% intervals are meant to cover held-out targets.
+    :meth:`posterior_samples` draws joint samples of the latent function (Thompson sampling).
+    """
+
+    supports_std = True
+    min_train = 3
+
+    def __init__(self, space="nb201", encoding: str = "features", kernel: str = "matern",
+                 ard: bool = True, additive: bool = False, n_iter: int = 100, lr: float = 0.1, min_noise: float = 1e-4,
+                 max_hyper_points: int | None = 300, batch_size: int = 4096,
+                 random_state: int | None = 0):
+        super().__init__(space, random_state)
+        self.encoding = encoding
+        self.kernel = kernel
+        self.ard = ard
+        self.additive = additive
+        self.n_iter = n_iter
+        self.lr = lr
+        self.min_noise = min_noise
+        self.max_hyper_points = max_hyper_points
+        self.batch_size = batch_size
+
+    # -- encoding -----------------------------------------------------------------------------
+    def _X(self, archs) -> torch.Tensor:
+        X = make_encoding(self.encoding, self.space_).transform(archs).astype(np.float64)
+        return torch.from_numpy(X)
+
+    def _scaled(self, archs) -> torch.Tensor:
+        return (self._X(archs) - self.x_min_) / self.x_scale_
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _fit(self, archs, y):
+        if self.kernel not in _KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(_KERNELS)}, got {self.kernel!r}")
+        X = self._X(archs)
+        self.x_min_ = X.min(0).values
+        span = X.max(0).values - self.x_min_
+        self.x_scale_ = torch.where(span > 0, span, torch.ones_like(span))
+        X = (X - self.x_min_) / self.x_scale_
+        self.scaler_ = Standardizer(y)
+        t = torch.from_numpy(self.scaler_.forward(y))
+
+        parts = self.encoding.split("+") if self.additive else [self.encoding]
+        widths = [make_encoding(p, self.space_).width for p in parts]
+        offsets = np.cumsum([0] + widths)
+        kernels = []
+        for lo, w in zip(offsets, widths):
+            dims = tuple(range(lo, lo + w)) if len(parts) > 1 else None
+            kw = dict(ard_num_dims=w if self.ard else None, active_dims=dims)
+            base = (gpytorch.kernels.RBFKernel(**kw) if self.kernel == "rbf"
+                    else gpytorch.kernels.MaternKernel(nu=2.5, **kw))
+            # inputs live in [0, 1]^w: start lengthscales near the typical distance between cells
+            base.lengthscale = np.sqrt(w) / 2 if self.ard else 1.0
+            k = gpytorch.kernels.ScaleKernel(base)
+            k.outputscale = 1.0 / len(parts)
+            kernels.append(k)
+        covar = kernels[0] if len(kernels) == 1 else gpytorch.kernels.AdditiveKernel(*kernels)
+        likelihood = gpytorch.likelihoods.GaussianLikelihood(
+            noise_constraint=gpytorch.constraints.GreaterThan(self.min_noise))
+        gen = torch.Generator().manual_seed(self._torch_seed())
+        if self.max_hyper_points is not None and len(X) > self.max_hyper_points:
+            sub = torch.randperm(len(X), generator=gen)[: self.max_hyper_points]
+            Xh, th = X[sub], t[sub]
+        else:
+            Xh, th = X, t
+        model = _ExactGP(Xh, th, likelihood, covar).double()
+        likelihood.noise = 0.1
+
+        model.train()
+        likelihood.train()
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr)
+        mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, model)
+        with gpytorch.settings.max_cholesky_size(10**5):  # exact Cholesky, deterministic
+            for _ in range(self.n_iter):
+                opt.zero_grad()
+                loss = -mll(model(Xh), th)
+                loss.backward()
+                opt.step()
+
+        # freeze the posterior: Cholesky of K + noise I and the weights alpha
+        with torch.no_grad():
+            self.covar_ = covar.eval()
+            self.const_ = float(model.mean_module.constant.detach())
+            self.noise_ = float(likelihood.noise.detach())
+            K = covar(X).to_dense() + self.noise_ * torch.eye(len(X), dtype=X.dtype)
+            self.chol_ = _cholesky(K)
+            self.alpha_ = torch.cholesky_solve((t - self.const_).unsqueeze(1), self.chol_).squeeze(1)
+            self.X_train_ = X
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _latent(self, Xs: torch.Tensor, full_cov: bool = False):
+        Ks = self.covar_(Xs, self.X_train_).to_dense()              # (m, n)
+        mean = self.const_ + Ks @ self.alpha_
+        V = torch.linalg.solve_triangular(self.chol_, Ks.T, upper=False)  # (n, m)
+        if full_cov:
+            cov = self.covar_(Xs).to_dense() - V.T @ V
+            return mean, cov
+        var = self.covar_(Xs, diag=True) - (V * V).sum(0)
+        return mean, var.clamp_min(1e-12)
+
+    def _predict(self, archs, return_std=False):
+        Xs = self._scaled(archs)
+        means, stds = [], []
+        with torch.no_grad():
+            for s in range(0, len(Xs), self.batch_size):
+                m, v = self._latent(Xs[s:s + self.batch_size])
+                means.append(m)
+                stds.append(torch.sqrt(v + self.noise_))
+        mean, std = self.scaler_.inverse(torch.cat(means).numpy(), torch.cat(stds).numpy())
+        return (mean, std) if return_std else mean
+
+    def posterior_samples(self, archs, n: int = 1, seed: int | None = 0,
+                          include_noise: bool = False) -> np.ndarray:
+        """Joint draws of the latent function at ``archs``, shape ``(n, len(archs))``.
+
+        Cost is cubic in ``len(archs)``: meant for candidate pools of up to a few thousand
+        cells (Thompson sampling, Kandasamy et al., 2018).  ``include_noise`` adds the
+        observation noise to each draw.
+        """
+        if not hasattr(self, "n_train_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this GPPredictor is not fitted yet; call fit(archs, y) first")
+        archs = self._check_archs(archs)
+        if len(archs) == 0:
+            return np.zeros((n, 0))
+        Xs = self._scaled(archs)
+        gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
+        with torch.no_grad():
+            mean, cov = self._latent(Xs, full_cov=True)
+            if include_noise:
+                cov = cov + self.noise_ * torch.eye(len(Xs), dtype=cov.dtype)
+            L = _cholesky(cov)
+            z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)
+            draws = (mean.unsqueeze(1) + L @ z).T.numpy()
+        return self.scaler_.inverse(draws)
+
+
+def _cholesky(K: torch.Tensor) -> torch.Tensor:
+    """Cholesky factor with growing jitter when ``K`` is numerically singular."""
+    eye = torch.eye(len(K), dtype=K.dtype)
+    scale = float(K.diagonal().abs().mean()) or 1.0
+    for jitter in (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3):
+        L, info = torch.linalg.cholesky_ex(K + jitter * scale * eye)
+        if int(info) == 0:
+            return L
+    raise np.linalg.LinAlgError("covariance matrix is not positive definite even with jitter")
+
+
+class _ExactGP(gpytorch.models.ExactGP):
+    """Constant mean plus the given covariance module."""
+
+    def __init__(self, X, y, likelihood, covar):
+        super().__init__(X, y, likelihood)
+        self.mean_module = gpytorch.means.ConstantMean()
+        self.covar_module = covar
+
+    def forward(self, x):
+        return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
