@@ -10,7 +10,7 @@ from naspredict.predictors import make, names
 
 # test-sized settings: few epochs, small models
 FAST = {
-    "gp": {"n_iter": 30} ,
+    "gp": {"n_iter": 30},
     "gcn": {"epochs": 30},
     "gcn-blr": {"epochs": 30},
     "nao": {"epochs": 30},
@@ -18,18 +18,15 @@ FAST = {
     "rf": {"n_estimators": 100},
     "xgb": {"n_estimators": 100},
     "semi": {"base": "rf", "rounds": 1, "pool_size": 200},
-    "ensemble": {"members": ("rf", "xgb")},
+    "ensemble": {},
 }
 ARCH_ONLY = [n for n in names() if n not in ("lc-srm", "synflow", "jacov", "params", "flops")]
 
 
 def _make(name, **kw):
-    params = {k: v for k, v in FAST.get(name, {}).items()}
+    params = dict(FAST.get(name, {}))
     params.update(kw)
-    try:
-        return make(name, **params)
-    except TypeError:  # a parameter name differs: fall back to defaults for that one
-        return make(name, **kw)
+    return make(name, **params)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,12 @@
-"""Averaging ensemble of predictors.
+"""Averaging ensemble of predictors: naspredict's strongest ranker on NB201.
 
 Each member is fitted on the same data; predictions are averaged (optionally weighted).  With
 ``return_std`` the ensemble reports the mixture's std: members' own variances (where they
 give one) plus the spread between members' means.
+
+The default members were chosen on NB201 (benchmarks/predictors.py): a random forest on GRAF
+features + one-hot + path encoding, gradient-boosted trees on GRAF features + one-hot, and the
+GP.  Their errors differ enough that the average ranks better than any one of them.
 """
 from __future__ import annotations
 
@@ -15,30 +19,38 @@ from .base import Predictor
 class EnsemblePredictor(Predictor):
     """Parameters
     ----------
-    members : predictor names (built with :func:`naspredict.predictors.make`) or instances.
+    members : predictor names (built with :func:`naspredict.predictors.make`) or instances
+        (cloned, their ``space`` set to the ensemble's).  ``None``: :func:`default_members`.
     weights : one weight per member (default equal).
     """
 
     supports_std = True
 
-    def __init__(self, space="nb201", members=("rf", "gp"), weights=None, random_state: int | None = 0):
+    def __init__(self, space="nb201", members=None, weights=None, random_state: int | None = 0):
         super().__init__(space, random_state)
         self.members = members
         self.weights = weights
 
+    def _members(self) -> list:
+        return default_members() if self.members is None else list(self.members)
+
     def _build(self):
         from . import make
         out = []
-        for i, m in enumerate(self.members):
+        for i, m in enumerate(self._members()):
             seed = None if self.random_state is None else self.random_state + i
-            out.append(make(m, space=self.space, random_state=seed) if isinstance(m, str) else clone(m))
+            if isinstance(m, str):
+                out.append(make(m, space=self.space, random_state=seed))
+            else:
+                out.append(clone(m).set_params(space=self.space, random_state=seed))
         return out
 
     def _fit(self, archs, y):
-        if not self.members:
+        members = self._members()
+        if not members:
             raise ValueError("EnsemblePredictor needs at least one member")
-        w = np.ones(len(self.members)) if self.weights is None else np.asarray(self.weights, float)
-        if len(w) != len(self.members) or (w < 0).any() or w.sum() == 0:
+        w = np.ones(len(members)) if self.weights is None else np.asarray(self.weights, float)
+        if len(w) != len(members) or (w < 0).any() or w.sum() == 0:
             raise ValueError("weights must be non-negative, one per member, not all zero")
         self.weights_ = w / w.sum()
         self.members_ = [m.fit(archs, y) for m in self._build()]
@@ -60,3 +72,12 @@ class EnsemblePredictor(Predictor):
             return mean
         var = (w * (variances + (means - mean) ** 2)).sum(0)
         return mean, np.sqrt(var)
+
+
+def default_members() -> list:
+    """RF on features+onehot+path, XGBoost on features+onehot (shallow, slow learning rate), GP."""
+    from .gp import GPPredictor
+    from .trees import RandomForestPredictor, XGBPredictor
+    return [RandomForestPredictor(encoding="features+onehot+path"),
+            XGBPredictor(encoding="features+onehot", max_depth=4, learning_rate=0.03, n_estimators=800),
+            GPPredictor()]
