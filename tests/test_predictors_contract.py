@@ -11,8 +11,8 @@ from naspredict.predictors import make, names
 # test-sized settings: few epochs, small models
 FAST = {
     "gp": {"n_iter": 30},
-    "gcn": {"epochs": 30},
-    "gcn-blr": {"epochs": 30},
+    "gcn": {"epochs": 30, "min_steps": 100},
+    "gcn-blr": {"epochs": 30, "min_steps": 100},
     "nao": {"epochs": 30},
     "mlp-ensemble": {"epochs": 40, "n_members": 3},
     "rf": {"n_estimators": 100},

@@ -2,7 +2,7 @@
 
 - :class:`GCNPredictor`: the neural predictor of Wen et al. ("Neural Predictor for Neural
   Architecture Search", ECCV 2020): graph-convolution layers that pass messages along the
-  edges in both directions, mean pooling over nodes, an MLP head, MSE on standardised targets.
+  edges in both directions, a pooled graph embedding, an MLP head, MSE regression.
 - :class:`GCNBLRPredictor` (``"gcn-blr"``): the same network trained with a linear output layer,
   then a Bayesian linear regression on its learned graph embedding, as in BOGCN-NAS (Shi et al.,
   "Multi-objective Neural Architecture Search via Predictive Network Performance Optimization",
@@ -11,28 +11,108 @@
   variances; its prior and noise precisions (alpha, beta) maximise the evidence (MacKay, 1992;
   Bishop, 2006, sec. 3.5).
 
-Both read :class:`~naspredict.encodings.GraphEncoding` (one-hot node labels, optional BONAS
-global node) and run on dense, padded adjacency batches, so they work on every space.
+Both read the space's :class:`~naspredict.spaces.base.LabelledDAG` with the node labels of
+:class:`~naspredict.encodings.GraphEncoding` (one-hot, optional BONAS global node) and run on
+dense, padded adjacency batches, so they work on every space.
+
+Choices of ours, each measured on NB201 (CIFAR-10, Kendall tau on all held-out cells):
+
+* ``target_transform="rank"`` (default): the net is trained on normal scores of the targets'
+  ranks (:class:`RankGauss`), not on standardised values, and predictions are mapped back
+  monotonically.  Benchmark accuracies have a heavy low tail (NB201: hundreds of dead cells at
+  10%) that otherwise dominates the MSE.
+* At least ``min_steps`` optimiser steps, so small training sets still get trained.
+* The readout concatenates mean pooling over the cell's nodes with the global node's state.
+* Torch runs single-threaded inside ``fit`` / ``predict``: the nets are tiny and intra-op
+  threads only slow them down on a shared machine.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..encodings.graph import GraphEncoding
+from ..encodings.graph import GLOBAL, GraphEncoding
 from .base import Predictor, Standardizer
 
 
+@contextmanager
+def one_thread():
+    """Run torch with one intra-op thread inside the block; the previous setting is restored."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+class RankGauss:
+    """Targets -> normal scores of their ranks, and back (monotone; linear past the ends).
+
+    ``forward`` interpolates ``y -> Phi^-1((rank - 1/2) / n)`` between the training targets (ties
+    share their average rank); ``inverse`` maps back, extrapolating linearly beyond the extreme
+    scores with the slope of the outer deciles.  ``inverse(z, std)`` also returns a spread in
+    target units: half the width of the mapped central 95% interval ``z +- 1.96 std`` divided by
+    1.96, so ``mean +- 1.96 std`` keeps the width of the interval it came from even where the map
+    is curved.  The same interface as :class:`~naspredict.predictors.base.Standardizer`.
+    """
+
+    def __init__(self, y: np.ndarray):
+        from scipy.stats import norm, rankdata
+        y = np.asarray(y, float)
+        z = norm.ppf((rankdata(y) - 0.5) / len(y))
+        self.y, idx = np.unique(y, return_index=True)
+        self.z = z[idx]
+        k = max(1, len(self.y) // 10)
+        if len(self.y) > 1:
+            self.lo = (self.y[k] - self.y[0]) / max(self.z[k] - self.z[0], 1e-12)
+            self.hi = (self.y[-1] - self.y[-1 - k]) / max(self.z[-1] - self.z[-1 - k], 1e-12)
+        else:
+            self.lo = self.hi = 1.0
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        return np.interp(np.asarray(y, float), self.y, self.z)
+
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        out = np.interp(z, self.z, self.y)
+        out = np.where(z < self.z[0], self.y[0] + (z - self.z[0]) * self.lo, out)
+        return np.where(z > self.z[-1], self.y[-1] + (z - self.z[-1]) * self.hi, out)
+
+    def inverse(self, z: np.ndarray, std: np.ndarray | None = None):
+        z = np.asarray(z, float)
+        out = self._inverse(z)
+        if std is None:
+            return out
+        half = 1.96 * np.asarray(std, float)
+        return out, (self._inverse(z + half) - self._inverse(z - half)) / (2 * 1.96)
+
+
+def _target_scaler(kind: str, y: np.ndarray):
+    if kind == "rank":
+        return RankGauss(y)
+    if kind == "standard":
+        return Standardizer(y)
+    raise ValueError(f"target_transform must be 'rank' or 'standard', got {kind!r}")
+
+
 # -- dense batches ------------------------------------------------------------------------------
-def dense_batch(graphs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad PyG graphs into ``x (B, N, F)``, normalised propagation ``P (B, 2, N, N)`` and node
-    ``mask (B, N)``.
+def _normalise(adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Raw adjacency ``(B, N, N)`` (``adj[b, i, j] = 1`` for ``i -> j``) -> ``P (B, 2, N, N)``.
 
     ``P[:, 0]`` averages over a node's predecessors and itself (messages along the edges),
     ``P[:, 1]`` over its successors and itself (messages against the edges), i.e.
-    ``D^-1 (A + I)`` for ``A`` and ``A^T``.
+    ``D^-1 (A + I)`` for ``A`` and ``A^T``.  Padded nodes get nothing.
     """
+    P = torch.stack([adj.transpose(1, 2), adj], 1) + torch.diag_embed(mask).unsqueeze(1)
+    return P / P.sum(-1, keepdim=True).clamp_min(1.0)
+
+
+def dense_batch(graphs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad PyG graphs into ``x (B, N, F)``, normalised propagation ``P (B, 2, N, N)`` (see
+    :func:`_normalise`) and node ``mask (B, N)``."""
     sizes = torch.tensor([g.num_nodes for g in graphs])
     B, N, F = len(graphs), int(sizes.max()), graphs[0].x.shape[1]
     batch = torch.repeat_interleave(torch.arange(B), sizes)
@@ -45,39 +125,85 @@ def dense_batch(graphs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     n_edges = torch.tensor([g.edge_index.shape[1] for g in graphs])
     ei = torch.cat([g.edge_index for g in graphs], 1)
     eb = torch.repeat_interleave(torch.arange(B), n_edges)
-    adj = torch.zeros(B, 2, N, N)
-    adj[eb, 0, ei[1], ei[0]] = 1.0          # row = receiver, column = sender
-    adj[eb, 1, ei[0], ei[1]] = 1.0
-    adj = adj + torch.diag_embed(mask).unsqueeze(1)
-    adj = adj / adj.sum(-1, keepdim=True).clamp_min(1.0)
-    return x, adj, mask
+    adj = torch.zeros(B, N, N)
+    adj[eb, ei[0], ei[1]] = 1.0
+    return x, _normalise(adj, mask), mask
+
+
+def dense_graphs(space, archs, global_node: bool = True):
+    """``x, P, mask`` (as :func:`dense_batch`) straight from the space's DAGs.
+
+    Same node labels and global node as :class:`~naspredict.encodings.GraphEncoding`, without
+    building one PyG object per architecture (about 8x faster on all 15,625 NB201 cells).  The
+    global node, when present, is the last node of each graph, linked to and from all others.
+    """
+    enc = GraphEncoding(space, global_node=global_node)
+    index = {l: i for i, l in enumerate(enc.labels)}
+    dags = [space.to_dag(a) for a in archs]
+    sizes = np.array([d.n_nodes for d in dags]) + global_node
+    B, N = len(dags), int(sizes.max())
+    x = np.zeros((B, N, enc.width), np.float32)
+    adj = np.zeros((B, N, N), np.float32)
+    mask = np.arange(N)[None, :] < sizes[:, None]
+    for b, d in enumerate(dags):
+        n = d.n_nodes
+        try:
+            x[b, np.arange(n), [index[l] for l in d.ops]] = 1.0
+        except KeyError as err:
+            raise ValueError(f"node label {err.args[0]!r} of {space.name} is not in the encoding's "
+                             f"labels {enc.labels}; declare it in space.structural_labels") from None
+        adj[b, :n, :n] = d.matrix()
+        if global_node:
+            x[b, n, index[GLOBAL]] = 1.0
+            adj[b, n, :n] = adj[b, :n, n] = 1.0
+    mask = torch.from_numpy(mask.astype(np.float32))
+    return torch.from_numpy(x), _normalise(torch.from_numpy(adj), mask), mask
 
 
 class _GCN(nn.Module):
-    """Bidirectional GCN trunk + mean pooling + MLP head; ``embed`` gives the last hidden layer."""
+    """Bidirectional GCN trunk -> readout -> MLP head; ``embed`` gives the last hidden layer.
 
-    def __init__(self, in_dim: int, hidden: int, n_layers: int, head_layers: int, dropout: float):
+    Each layer is ``relu(norm((P_fwd h W_f + P_bwd h W_b) / 2))``.  The readout is the mean over
+    the cell's nodes, concatenated with the global node's state when the graphs have one.
+    """
+
+    def __init__(self, in_dim: int, hidden: int, n_layers: int, head_layers: int, dropout: float,
+                 global_node: bool, layer_norm: bool):
         super().__init__()
         dims = [in_dim] + [hidden] * n_layers
-        self.fwd = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, dims[1:]))
-        self.bwd = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims, dims[1:]))
+        self.hidden = hidden
+        self.convs = nn.ModuleList(nn.Linear(a, 2 * b) for a, b in zip(dims, dims[1:]))
+        self.norms = nn.ModuleList((nn.LayerNorm(hidden) if layer_norm else nn.Identity())
+                                   for _ in range(n_layers))
+        self.global_node = global_node
+        width = hidden * (1 + global_node)
         head = []
         for _ in range(head_layers):
-            head += [nn.Linear(hidden, hidden), nn.ReLU()]
+            head += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
         self.head = nn.Sequential(*head)
-        self.out = nn.Linear(hidden, 1)
+        self.out = nn.Linear(width, 1)
         self.dropout = nn.Dropout(dropout)
 
-    def embed(self, x, adj, mask):
+    def embed(self, x, P, mask):
+        B, N = mask.shape
+        Pcat = torch.cat([P[:, 0], P[:, 1]], -1) * 0.5          # (B, N, 2N)
         h = x
-        for f, b in zip(self.fwd, self.bwd):
-            h = torch.relu(0.5 * (adj[:, 0] @ f(h) + adj[:, 1] @ b(h)))
-            h = self.dropout(h)
-        pooled = (h * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        for conv, norm in zip(self.convs, self.norms):
+            u = conv(h).view(B, N, 2, self.hidden).transpose(1, 2).reshape(B, 2 * N, self.hidden)
+            h = self.dropout(torch.relu(norm(Pcat @ u)))
+        if self.global_node:
+            last = mask.sum(1).long() - 1                          # the global node
+            cell = mask.clone()
+            cell[torch.arange(B), last] = 0.0
+            pooled = (h * cell.unsqueeze(-1)).sum(1) / cell.sum(1, keepdim=True).clamp_min(1.0)
+            pooled = torch.cat([pooled, h[torch.arange(B), last]], 1)
+        else:
+            pooled = (h * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
         return self.head(pooled)
 
-    def forward(self, x, adj, mask):
-        return self.out(self.embed(x, adj, mask)).squeeze(-1)
+    def forward(self, x, P, mask):
+        return self.out(self.embed(x, P, mask)).squeeze(-1)
 
 
 # -- shared predictor plumbing ---------------------------------------------------------------------
@@ -88,132 +214,196 @@ class _GCNBase(Predictor):
     _head_layers = 1
 
     def __init__(self, space="nb201", hidden: int = 128, n_layers: int = 3, epochs: int = 200,
-                 lr: float = 3e-3, weight_decay: float = 1e-4, batch_size: int = 64,
-                 dropout: float = 0.0, loss: str = "mse", global_node: bool = True,
-                 predict_batch_size: int = 8192, random_state: int | None = 0):
+                 min_steps: int = 1000, lr: float = 3e-3, weight_decay: float = 1e-4,
+                 batch_size: int = 64, dropout: float = 0.0, loss: str = "mse",
+                 target_transform: str = "rank", global_node: bool = True,
+                 layer_norm: bool = False, predict_batch_size: int = 1024,
+                 random_state: int | None = 0):
         super().__init__(space, random_state)
         self.hidden = hidden
         self.n_layers = n_layers
         self.epochs = epochs
+        self.min_steps = min_steps
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.dropout = dropout
         self.loss = loss
+        self.target_transform = target_transform
         self.global_node = global_node
+        self.layer_norm = layer_norm
         self.predict_batch_size = predict_batch_size
 
     def _graphs(self, archs):
-        return dense_batch(GraphEncoding(self.space_, global_node=self.global_node).transform(archs))
+        return dense_graphs(self.space_, archs, self.global_node)
 
-    def _train_net(self, archs, z: np.ndarray) -> None:
+    def _fit(self, archs, y):
+        with one_thread():
+            self.scaler_ = _target_scaler(self.target_transform, y)
+            self._fit_model(self._graphs(archs), self.scaler_.forward(y))
+
+    def _predict(self, archs, return_std=False):
+        with one_thread(), torch.no_grad():
+            return self._predict_model(self._graphs(archs), return_std)
+
+    def _steps(self, n: int) -> int:
+        per_epoch = -(-n // max(1, min(self.batch_size, n)))
+        return max(int(self.epochs) * per_epoch, int(self.min_steps))
+
+    def _train_net(self, graphs, t: np.ndarray, steps: int, net=None, lr_scale: float = 1.0):
+        """Train ``net`` (a fresh one when None) for ``steps`` Adam steps on transformed
+        targets ``t``; sets and returns ``self.net_``."""
         if self.loss not in ("mse", "huber"):
             raise ValueError(f"loss must be 'mse' or 'huber', got {self.loss!r}")
-        x, adj, mask = self._graphs(archs)
-        t = torch.as_tensor(z, dtype=torch.float32)
-        seed = self._torch_seed()
+        x, P, mask = graphs
+        t = torch.as_tensor(t, dtype=torch.float32)
+        n = len(t)
+        bs = max(1, min(self.batch_size, n))
+        seed = self._torch_seed() + (net is not None)
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng():
             torch.manual_seed(seed)  # weight init and dropout
-            net = _GCN(x.shape[-1], self.hidden, self.n_layers, self._head_layers, self.dropout)
-            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(self.epochs, 1))
+            if net is None:
+                net = _GCN(x.shape[-1], self.hidden, self.n_layers, self._head_layers,
+                           self.dropout, self.global_node, self.layer_norm)
+            opt = torch.optim.Adam(net.parameters(), lr=self.lr * lr_scale,
+                                   weight_decay=self.weight_decay)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
             loss_fn = nn.MSELoss() if self.loss == "mse" else nn.HuberLoss(delta=1.0)
-            n = len(t)
-            bs = min(self.batch_size, n)
             net.train()
-            for _ in range(self.epochs):
+            step = 0
+            while step < steps:
                 order = torch.randperm(n, generator=gen)
-                for s in range(0, n - bs + 1, bs):  # drop the ragged last batch
+                for s in range(0, n, bs):
                     i = order[s:s + bs]
+                    if len(i) < bs // 2:  # skip a ragged last batch that is too small
+                        continue
                     opt.zero_grad()
-                    loss_fn(net(x[i], adj[i], mask[i]), t[i]).backward()
+                    loss_fn(net(x[i], P[i], mask[i]), t[i]).backward()
                     opt.step()
-                sched.step()
+                    sched.step()
+                    step += 1
+                    if step >= steps:
+                        break
         self.net_ = net.eval()
-        return x, adj, mask
+        return net
 
-    def _forward_all(self, archs, fn):
-        x, adj, mask = self._graphs(archs)
+    def _forward_all(self, graphs, fn):
+        x, P, mask = graphs
         bs = self.predict_batch_size
-        with torch.no_grad():
-            return torch.cat([fn(x[s:s + bs], adj[s:s + bs], mask[s:s + bs])
-                              for s in range(0, len(x), bs)])
+        return torch.cat([fn(x[s:s + bs], P[s:s + bs], mask[s:s + bs])
+                          for s in range(0, len(x), bs)])
 
 
-class GCNPredictor(_GCNBase):
-    """Neural predictor of Wen et al. (ECCV 2020): GCN over the cell graph, MSE regression.
-
-    Parameters
-    ----------
+_COMMON_DOC = """
     space, random_state : see :class:`~naspredict.predictors.base.Predictor`.
     hidden : width of the graph-convolution and head layers.
     n_layers : graph-convolution layers (each averages messages along and against the edges).
-    epochs, lr, weight_decay, batch_size : Adam training (cosine learning-rate decay).
+    epochs, min_steps : passes over the data, but at least ``min_steps`` optimiser steps.
+    lr, weight_decay, batch_size : Adam training (cosine learning-rate decay over all steps).
     dropout : dropout after each graph convolution.
-    loss : ``"mse"`` (as in the paper) or ``"huber"`` (robust to the heavy low-accuracy tail).
-    global_node : add the BONAS global node linked to every node.
+    loss : ``"mse"`` (as in the paper) or ``"huber"``.
+    target_transform : ``"rank"`` (default: normal scores of the targets' ranks, mapped back
+        monotonically; see :class:`RankGauss`) or ``"standard"`` (standardised targets).
+    global_node : add the BONAS global node linked to every node; its state joins the readout.
+    layer_norm : layer normalisation after each graph convolution.
     predict_batch_size : graphs per forward pass in :meth:`predict`.
-    """
+"""
 
-    def _fit(self, archs, y):
-        self.scaler_ = Standardizer(y)
-        self._train_net(archs, self.scaler_.forward(y))
 
-    def _predict(self, archs, return_std=False):
-        return self.scaler_.inverse(self._forward_all(archs, self.net_).numpy())
+class GCNPredictor(_GCNBase):
+    __doc__ = """Neural predictor of Wen et al. (ECCV 2020): GCN over the cell graph, MSE regression.
+
+    Parameters
+    ----------""" + _COMMON_DOC
+
+    def _fit_model(self, graphs, t):
+        self._train_net(graphs, t, self._steps(len(t)))
+
+    def _predict_model(self, graphs, return_std=False):
+        return self.scaler_.inverse(self._forward_all(graphs, self.net_).numpy())
 
 
 class GCNBLRPredictor(_GCNBase):
-    """GCN embedding + Bayesian linear regression ("gcn-blr"; BOGCN-NAS / BONAS, Shi et al.).
+    __doc__ = """GCN embedding + Bayesian linear regression ("gcn-blr"; BOGCN-NAS / BONAS, Shi et al.).
 
     The GCN (same parameters as :class:`GCNPredictor`) is trained with a linear output layer on
-    standardised targets; its last hidden layer ``phi(a)`` (plus a bias) is the basis of a BLR
-    ``y = w^T phi(a) + eps``, ``w ~ N(0, alpha^-1 I)``, ``eps ~ N(0, beta^-1)``.  ``alpha`` and
-    ``beta`` maximise the evidence by MacKay's fixed-point updates.  Because the embedding was
-    fitted to the same points, training residuals understate the noise; ``noise_floor`` bounds
-    the noise variance from below (in units of the target variance) so intervals stay honest.
+    the transformed targets; its last hidden layer ``phi(a)`` (plus a bias) is the basis of a BLR
+    ``t = w^T phi(a) + eps``, ``w ~ N(0, alpha^-1 I)``, ``eps ~ N(0, beta^-1)`` on the same
+    transformed targets ``t``.  ``alpha`` and ``beta`` maximise the evidence by MacKay's
+    fixed-point updates.  Because the embedding was fitted to the same points, training
+    residuals understate the noise (a net trained to convergence nearly interpolates them).  So
+    the noise variance is calibrated on held-out points: the net is first trained without a
+    random ``calibration_split`` of the training set, a BLR on that net's embedding predicts the
+    held-out points, and their mean squared error less the BLR's epistemic variance bounds
+    ``1/beta`` from below; then the same net is fine-tuned on all points (half the steps, half
+    the learning rate) and the final BLR is fitted on every point.  Measured on NB201 this keeps
+    95% intervals covering 0.9-0.95 of new cells, where the in-sample estimate covered 0.3-0.5
+    at 100 training points; the warm start ranks better than retraining from scratch.
 
-    ``predict(..., return_std=True)`` gives ``sqrt(1/beta + phi^T S phi)``: the std of a new
-    observation.  :meth:`posterior_samples` draws joint samples of ``w^T phi``.
+    ``predict(..., return_std=True)`` maps ``sqrt(1/beta + phi^T S phi)`` (the std of a new
+    observation) back to target units (see :class:`RankGauss`).  :meth:`posterior_samples`
+    draws joint samples of ``w^T phi``.
 
-    Extra parameters
-    ----------------
-    blr_iter : evidence-maximisation iterations.
-    noise_floor : lower bound on ``1/beta`` relative to the standardised target variance.
-    """
+    Parameters
+    ----------""" + _COMMON_DOC + """    blr_iter : evidence-maximisation iterations.
+    noise_floor : fixed lower bound on ``1/beta`` (in transformed-target units, variance ~1).
+    calibration_split : fraction held out to calibrate the noise (0 turns it off; it needs at
+        least 2 points on each side).
+"""
 
     supports_std = True
     min_train = 3
 
     def __init__(self, space="nb201", hidden: int = 128, n_layers: int = 3, epochs: int = 200,
-                 lr: float = 3e-3, weight_decay: float = 1e-4, batch_size: int = 64,
-                 dropout: float = 0.0, loss: str = "mse", global_node: bool = True,
-                 blr_iter: int = 50, noise_floor: float = 0.0, predict_batch_size: int = 8192,
+                 min_steps: int = 1000, lr: float = 3e-3, weight_decay: float = 1e-4,
+                 batch_size: int = 64, dropout: float = 0.0, loss: str = "mse",
+                 target_transform: str = "rank", global_node: bool = True,
+                 layer_norm: bool = False, blr_iter: int = 50, noise_floor: float = 0.0,
+                 calibration_split: float = 0.2, predict_batch_size: int = 1024,
                  random_state: int | None = 0):
-        super().__init__(space, hidden=hidden, n_layers=n_layers, epochs=epochs, lr=lr,
-                         weight_decay=weight_decay, batch_size=batch_size, dropout=dropout,
-                         loss=loss, global_node=global_node,
-                         predict_batch_size=predict_batch_size, random_state=random_state)
+        super().__init__(space, hidden=hidden, n_layers=n_layers, epochs=epochs,
+                         min_steps=min_steps, lr=lr, weight_decay=weight_decay,
+                         batch_size=batch_size, dropout=dropout, loss=loss,
+                         target_transform=target_transform, global_node=global_node,
+                         layer_norm=layer_norm, predict_batch_size=predict_batch_size,
+                         random_state=random_state)
         self.blr_iter = blr_iter
         self.noise_floor = noise_floor
+        self.calibration_split = calibration_split
 
-    def _basis(self, x, adj, mask):
-        e = self.net_.embed(x, adj, mask).double()
+    def _basis(self, x, P, mask):
+        e = self.net_.embed(x, P, mask).double()
         return torch.cat([e, torch.ones(len(e), 1, dtype=e.dtype)], 1)
 
-    def _fit(self, archs, y):
-        self.scaler_ = Standardizer(y)
-        z = self.scaler_.forward(y)
-        x, adj, mask = self._train_net(archs, z)
+    def _fit_model(self, graphs, t):
+        n = len(t)
+        steps = self._steps(n)
+        noise = self.noise_floor
+        k = int(round(self.calibration_split * n))
+        if k >= 2 and n - k >= 2:
+            hold = self._rng().permutation(n)[:k]
+            keep = np.setdiff1d(np.arange(n), hold)
+            net = self._train_net(_take(graphs, keep), t[keep], steps)
+            with torch.no_grad():
+                Phi = self._basis(*graphs)
+            tt = torch.as_tensor(t, dtype=torch.float64)
+            _, beta, m, S = _evidence_blr(Phi[keep], tt[keep], self.blr_iter, self.noise_floor)
+            r2 = (tt[hold] - Phi[hold] @ m) ** 2
+            epi = ((Phi[hold] @ S) * Phi[hold]).sum(1)
+            noise = max(noise, float((r2 - epi).mean()), 1.0 / beta)
+            self.calibration_noise_ = noise
+            # then fine-tune on all points (half the steps, half the learning rate)
+            self._train_net(graphs, t, max(1, steps // 2), net=net, lr_scale=0.5)
+        else:
+            self._train_net(graphs, t, steps)
         with torch.no_grad():
-            Phi = self._basis(x, adj, mask)
-        t = torch.as_tensor(z, dtype=torch.float64)
+            Phi = self._basis(*graphs)
         self.alpha_, self.beta_, self.w_mean_, self.w_cov_ = _evidence_blr(
-            Phi, t, self.blr_iter, self.noise_floor)
+            Phi, torch.as_tensor(t, dtype=torch.float64), self.blr_iter, noise)
 
-    def _predict(self, archs, return_std=False):
-        Phi = self._forward_all(archs, self._basis)
+    def _predict_model(self, graphs, return_std=False):
+        Phi = self._forward_all(graphs, self._basis)
         mean = (Phi @ self.w_mean_).numpy()
         if not return_std:
             return self.scaler_.inverse(mean)
@@ -221,9 +411,8 @@ class GCNBLRPredictor(_GCNBase):
         return self.scaler_.inverse(mean, var.sqrt().numpy())
 
     def posterior_samples(self, archs, n: int = 1, seed: int | None = 0) -> np.ndarray:
-        """Joint draws of the BLR mean function at ``archs``, shape ``(n, len(archs))``.
-
-        Sampling the weights ``w ~ N(m, S)`` makes this linear in ``len(archs)``.
+        """Joint draws of the BLR mean function at ``archs``, shape ``(n, len(archs))``, in
+        target units.  Sampling the weights ``w ~ N(m, S)`` makes this linear in ``len(archs)``.
         """
         if not hasattr(self, "n_train_"):
             from sklearn.exceptions import NotFittedError
@@ -231,11 +420,17 @@ class GCNBLRPredictor(_GCNBase):
         archs = self._check_archs(archs)
         if len(archs) == 0:
             return np.zeros((n, 0))
-        Phi = self._forward_all(archs, self._basis)
+        with one_thread(), torch.no_grad():
+            Phi = self._forward_all(self._graphs(archs), self._basis)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         L = torch.linalg.cholesky(self.w_cov_ + 1e-10 * torch.eye(len(self.w_cov_), dtype=torch.float64))
         w = self.w_mean_.unsqueeze(1) + L @ torch.randn(len(L), n, generator=gen, dtype=torch.float64)
         return self.scaler_.inverse((Phi @ w).T.numpy())
+
+
+def _take(graphs, idx):
+    idx = torch.as_tensor(idx)
+    return tuple(g[idx] for g in graphs)
 
 
 def _evidence_blr(Phi: torch.Tensor, t: torch.Tensor, n_iter: int, noise_floor: float):
