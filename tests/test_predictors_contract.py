@@ -7,6 +7,8 @@ from sklearn.exceptions import NotFittedError
 
 from naspredict import data
 from naspredict.predictors import make, names
+from naspredict.predictors.gp import GPPredictor
+from naspredict.predictors.trees import RandomForestPredictor, XGBPredictor
 
 # test-sized settings: few epochs, small models
 FAST = {
@@ -18,7 +20,8 @@ FAST = {
     "rf": {"n_estimators": 100},
     "xgb": {"n_estimators": 100},
     "semi": {"base": "rf", "rounds": 1, "pool_size": 200},
-    "ensemble": {},
+    "ensemble": {"members": [RandomForestPredictor(n_estimators=100), XGBPredictor(n_estimators=100),
+                             GPPredictor(n_iter=30)]},
 }
 ARCH_ONLY = [n for n in names() if n not in ("lc-srm", "synflow", "jacov", "params", "flops")]
 
@@ -43,7 +46,7 @@ def test_contract_and_learning(name, split):
     A, y, T, yt = split
     model = _make(name, random_state=1)
     c = clone(model)
-    assert c.get_params() == model.get_params()
+    assert repr(c) == repr(model) and set(c.get_params()) == set(model.get_params())
     with pytest.raises(NotFittedError):
         c.predict(T[:3])
     c.set_params(random_state=2)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..encodings import make_encoding
+from ..torch_utils import one_thread
 from .base import Predictor, Standardizer
 
 _KERNELS = ("rbf", "matern")
@@ -74,6 +75,10 @@ class GPPredictor(Predictor):
 
     # -- fitting --------------------------------------------------------------------------------
     def _fit(self, archs, y):
+        with one_thread():
+            self._fit_gp(archs, y)
+
+    def _fit_gp(self, archs, y):
         if self.kernel not in _KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(_KERNELS)}, got {self.kernel!r}")
         X = self._X(archs)
@@ -122,7 +127,7 @@ class GPPredictor(Predictor):
                 opt.step()
 
         # freeze the posterior: Cholesky of K + noise I and the weights alpha
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             self.covar_ = covar.eval()
             self.const_ = float(model.mean_module.constant.detach())
             self.noise_ = float(likelihood.noise.detach())
@@ -145,7 +150,7 @@ class GPPredictor(Predictor):
     def _predict(self, archs, return_std=False):
         Xs = self._scaled(archs)
         means, stds = [], []
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             for s in range(0, len(Xs), self.batch_size):
                 m, v = self._latent(Xs[s:s + self.batch_size])
                 means.append(m)
@@ -169,7 +174,7 @@ class GPPredictor(Predictor):
             return np.zeros((n, 0))
         Xs = self._scaled(archs)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             mean, cov = self._latent(Xs, full_cov=True)
             if include_noise:
                 cov = cov + self.noise_ * torch.eye(len(Xs), dtype=cov.dtype)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..encodings import make_encoding
+from ..torch_utils import one_thread
 from .base import Predictor, Standardizer
 
 
@@ -52,6 +53,10 @@ class MLPEnsemblePredictor(Predictor):
         return torch.from_numpy(make_encoding(self.encoding, self.space_).transform(archs))
 
     def _fit(self, archs, y):
+        with one_thread():
+            self._train(archs, y)
+
+    def _train(self, archs, y):
         X = self._X(archs)
         self.scaler_ = Standardizer(y)
         t = torch.as_tensor(self.scaler_.forward(y), dtype=torch.float32)
@@ -77,7 +82,7 @@ class MLPEnsemblePredictor(Predictor):
 
     def _predict(self, archs, return_std=False):
         X = self._X(archs)
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             preds = torch.stack([m(X).squeeze(-1) for m in self.members_]).numpy()
         mean, std = preds.mean(0), preds.std(0)
         if return_std:

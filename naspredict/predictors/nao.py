@@ -30,66 +30,14 @@ import numpy as np
 
 from ..encodings.sequence import EDGE, FIRST_OP, NO_EDGE, PAD, SequenceEncoding
 from ..encodings.base import n_inputs
-from .base import Predictor, Standardizer
+from ..torch_utils import one_thread
+from .base import Predictor
+from .transforms import target_scaler
 
 
 def _torch():
     import torch
     return torch
-
-
-class _OneThread:
-    """Run torch single-threaded inside the block (restored after).
-
-    These nets are tiny: intra-op threads bring no speed-up, and on a busy machine they make
-    every step many times slower (measured: 20x on 2 shared cores).
-    """
-
-    def __enter__(self):
-        torch = _torch()
-        self.prev = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        _torch().set_num_threads(self.prev)
-        return False
-
-
-class _RankGauss:
-    """Targets -> normal scores of their ranks, and back (monotone, linear past the ends).
-
-    Benchmark accuracies have a long low tail (NB201: 5% of cells below 73%, a floor at 10%)
-    that dominates an MSE on standardised values; normal scores of the ranks spread the bulk
-    of the distribution, where the ranking is decided.
-    """
-
-    def __init__(self, y: np.ndarray):
-        from scipy.stats import norm, rankdata
-        y = np.asarray(y, float)
-        z = norm.ppf((rankdata(y) - 0.5) / len(y))
-        self.y, idx = np.unique(y, return_index=True)
-        self.z = z[idx]  # tied targets share one (average-rank) score
-        k = max(1, len(self.y) // 10)
-        if len(self.y) > 1:
-            self.lo = (self.y[k] - self.y[0]) / max(self.z[k] - self.z[0], 1e-12)
-            self.hi = (self.y[-1] - self.y[-1 - k]) / max(self.z[-1] - self.z[-1 - k], 1e-12)
-        else:
-            self.lo = self.hi = 1.0
-
-    def forward(self, y: np.ndarray) -> np.ndarray:
-        return np.interp(np.asarray(y, float), self.y, self.z)
-
-    def inverse(self, z: np.ndarray, std: np.ndarray | None = None):
-        z = np.asarray(z, float)
-        out = np.interp(z, self.z, self.y)
-        out = np.where(z < self.z[0], self.y[0] + (z - self.z[0]) * self.lo, out)
-        out = np.where(z > self.z[-1], self.y[-1] + (z - self.z[-1]) * self.hi, out)
-        if std is None:
-            return out
-        # local slope of the map at each prediction turns a spread in z into target units
-        eps = 1e-3
-        slope = (self.inverse(z + eps) - self.inverse(z - eps)) / (2 * eps)
-        return out, np.asarray(std, float) * np.abs(slope)
 
 
 def _build_net(vocab: int, width: int, emb: int, hidden: int, layers: int, mlp_hidden: int,
@@ -247,19 +195,13 @@ class NAOPredictor(Predictor):
 
     # -- training -------------------------------------------------------------------------
     def _fit(self, archs, y, sample_weight=None):
-        with _OneThread():
+        with one_thread():
             self._fit_nets(archs, y, sample_weight)
 
     def _fit_nets(self, archs, y, sample_weight):
         torch = _torch()
         F = torch.nn.functional
-        if self.target_transform == "rank":
-            self.scaler_ = _RankGauss(y)
-        elif self.target_transform == "standard":
-            self.scaler_ = Standardizer(y)
-        else:
-            raise ValueError(f"target_transform must be 'rank' or 'standard', got "
-                             f"{self.target_transform!r}")
+        self.scaler_ = target_scaler(self.target_transform, y)
         tokens = self._tokens(archs)
         target = torch.as_tensor(self.scaler_.forward(y), dtype=torch.float32)
         n = len(y)
@@ -303,7 +245,7 @@ class NAOPredictor(Predictor):
         """Standardised predictions, shape ``(n_ensemble, n)``."""
         torch = _torch()
         outs = []
-        with torch.no_grad(), _OneThread():
+        with torch.no_grad(), one_thread():
             for net in self.nets_:
                 parts = [net.predict(net.encode(tokens[i:i + 8192]))
                          for i in range(0, len(tokens), 8192)]

@@ -17,25 +17,12 @@ Implemented for spaces whose architecture is a fixed-length sequence of categori
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from ..torch_utils import one_thread
 from .base import Strategy
-
-
-@contextmanager
-def _one_thread():
-    """Run torch single-threaded (the controller is tiny: thread start-up costs dominate,
-    badly so on a busy machine); the previous setting is restored afterwards."""
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class _Codec:
@@ -172,7 +159,7 @@ class ReinforceSearch(Strategy):
 
     # -- proposals ---------------------------------------------------------------------------
     def _propose(self, n: int) -> list:
-        with _one_thread():
+        with one_thread():
             return self._sample_unseen(n)
 
     def _sample_unseen(self, n: int) -> list:
@@ -204,7 +191,7 @@ class ReinforceSearch(Strategy):
         return 0.0 if std < 1e-12 else (v - self._mean) / std
 
     def _update(self, pairs) -> None:
-        with _one_thread():
+        with one_thread():
             self._learn(pairs)
 
     def _learn(self, pairs) -> None:
