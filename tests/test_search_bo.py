@@ -119,7 +119,7 @@ def test_bo_batches_are_distinct_and_new(nb201, evaluator, batch, predictor, par
 def test_bo_enumerated_pool_excludes_seen(nb201, evaluator):
     from naspredict.search.bo import enumerated_pool
     s = make_strategy("bo", nb201.space, target=METRIC, seed=0, predictor="rf",
-                      predictor_params={"n_estimators": 10}, n_initial=5)
+                      predictor_params={"n_estimators": 10}, n_initial=5, local_radius=0)
     pool = enumerated_pool(nb201.space, nb201.space.canonical, 50_000)
     assert pool is not None and len(set(pool[1])) == len(pool[0])
     first = s.ask(5)
@@ -127,6 +127,22 @@ def test_bo_enumerated_pool_excludes_seen(nb201, evaluator):
     archs, vals = s.observed()
     cands = s._candidates(archs, vals[:, 0])
     assert len(cands) == len(pool[0]) - 5
+
+
+def test_bo_trust_region_candidates(nb201, evaluator):
+    s = make_strategy("bo", nb201.space, target=METRIC, seed=0, predictor="rf",
+                      predictor_params={"n_estimators": 10}, n_initial=5, local_radius=1,
+                      local_parents=2, local_random=7)
+    first = s.ask(5)
+    s.tell(first, [evaluator.evaluate(a) for a in first])
+    archs, vals = s.observed()
+    cands = s._candidates(archs, vals[:, 0])
+    keys = [s.key(a) for a in cands]
+    assert len(set(keys)) == len(keys) and all(s.is_new(a) for a in cands)
+    top = {s.key(archs[i]) for i in np.argsort(-vals[:, 0])[:2]}
+    near = {s.key(b) for i in np.argsort(-vals[:, 0])[:2] for b in nb201.space.neighbours(archs[i])}
+    assert len(near - s._seen - top) + 7 >= len(cands) > 7
+    assert sum(k in near for k in keys) == len(cands) - 7
 
 
 def test_bo_rejects_predictors_without_std(nb201):
