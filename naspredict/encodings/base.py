@@ -10,32 +10,15 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, UsesSpace
 from ..spaces.base import LabelledDAG, prune
 
 
-def resolve_space(space: str | SearchSpace) -> SearchSpace:
-    if isinstance(space, SearchSpace):
-        return space
-    if isinstance(space, str):
-        return get_space(space)
-    raise ValueError(f"space must be a space name or a SearchSpace, got {type(space).__name__}")
-
-
-class Encoding(TransformerMixin, BaseEstimator):
+class Encoding(UsesSpace, TransformerMixin, BaseEstimator):
     """Base class: ``fit`` is a no-op that checks the archs; ``transform`` encodes them."""
 
     def __init__(self, space: str | SearchSpace = "nb201"):
         self.space = space
-
-    @property
-    def space_(self) -> SearchSpace:
-        """The resolved space (cached while the ``space`` parameter is unchanged)."""
-        cached = self.__dict__.get("_space_cache")
-        if cached is None or cached[0] != self.space:
-            cached = (self.space, resolve_space(self.space))
-            self.__dict__["_space_cache"] = cached
-        return cached[1]
 
     @property
     def width(self) -> int:  # pragma: no cover - every subclass overrides

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from ..plotting import plt, save_figure
 
 
 def plot_metric_vs_size(table: pd.DataFrame, path: str | Path, metric: str = "kendall_tau",
@@ -28,12 +26,7 @@ def plot_metric_vs_size(table: pd.DataFrame, path: str | Path, metric: str = "ke
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_pred_vs_true(y_true, y_pred, path: str | Path, title: str = "") -> Path:
@@ -47,9 +40,4 @@ def plot_pred_vs_true(y_true, y_pred, path: str | Path, title: str = "") -> Path
     ax.set_ylabel("predicted")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

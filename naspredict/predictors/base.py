@@ -13,18 +13,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, UsesSpace
 
 
-def resolve_space(space: str | SearchSpace) -> SearchSpace:
-    if isinstance(space, SearchSpace):
-        return space
-    if isinstance(space, str):
-        return get_space(space)
-    raise ValueError(f"space must be a space name or a SearchSpace, got {type(space).__name__}")
-
-
-class Predictor(RegressorMixin, BaseEstimator):
+class Predictor(UsesSpace, RegressorMixin, BaseEstimator):
     """Base class of every naspredict predictor.
 
     Subclasses implement ``_fit(archs, y, **extra)`` and ``_predict(archs) -> mean`` or
@@ -43,14 +35,6 @@ class Predictor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- helpers for subclasses ------------------------------------------------------------
-    @property
-    def space_(self) -> SearchSpace:
-        cached = self.__dict__.get("_space_cache")
-        if cached is None or cached[0] != self.space:
-            cached = (self.space, resolve_space(self.space))
-            self.__dict__["_space_cache"] = cached
-        return cached[1]
-
     def _rng(self) -> np.random.Generator:
         return np.random.default_rng(self.random_state)
 

@@ -4,22 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .base import SearchTrace  # noqa: E402
-
-
-def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+from ..plotting import plt, save_figure as _save
+from .base import SearchTrace
 
 
 def plot_best_so_far(traces: Mapping[str, Sequence[SearchTrace]] | SearchTrace, path: str | Path,

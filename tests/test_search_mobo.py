@@ -1,0 +1,157 @@
+"""Pareto fronts, exact hypervolumes and the multi-objective BO strategy ("mobo")."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from naspredict.search.pareto import (hypervolume, hypervolume_improvement, hypervolume_trace,
+                                      pareto_front, signed)
+
+
+# -- brute force ------------------------------------------------------------------------------------
+def _hv_inclusion_exclusion(Y: np.ndarray, ref: np.ndarray) -> float:
+    """Volume of the union of boxes [ref, y] by inclusion-exclusion (maximising)."""
+    P = [y for y in Y if (y > ref).all()]
+    hv = 0.0
+    for k in range(1, len(P) + 1):
+        for sub in itertools.combinations(P, k):
+            corner = np.min(sub, axis=0)
+            hv += (-1) ** (k + 1) * np.prod(corner - ref)
+    return float(hv)
+
+
+def _front_brute(Y: np.ndarray) -> np.ndarray:
+    n = len(Y)
+    return np.array([not any((Y[j] >= Y[i]).all() and (Y[j] > Y[i]).any() for j in range(n))
+                     for i in range(n)])
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_hypervolume_exact_vs_inclusion_exclusion(m, seed):
+    rng = np.random.default_rng(seed)
+    Y = rng.random((10, m))
+    Y[:2] = rng.random((2, m)) * 0.2  # some points do not dominate the reference point
+    Y[3] = Y[4]  # a duplicate
+    ref = np.full(m, 0.15)
+    assert hypervolume(Y, ref) == pytest.approx(_hv_inclusion_exclusion(Y, ref), rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hypervolume_on_a_grid_front(seed):
+    """2-D and 3-D points on a coarse integer grid: ties in every coordinate."""
+    rng = np.random.default_rng(seed)
+    for m in (2, 3):
+        Y = rng.integers(0, 5, size=(12, m)).astype(float)
+        ref = np.zeros(m) - 0.5
+        assert hypervolume(Y, ref) == pytest.approx(_hv_inclusion_exclusion(Y, ref))
+
+
+def test_hypervolume_edge_cases():
+    ref = np.zeros(2)
+    assert hypervolume(np.empty((0, 2)), ref) == 0.0
+    assert hypervolume([[-1.0, 5.0]], ref) == 0.0  # does not dominate the reference point
+    assert hypervolume([[2.0, 3.0]], ref) == pytest.approx(6.0)
+    assert hypervolume([[2.0, 1.0], [1.0, 2.0]], ref) == pytest.approx(3.0)
+    with pytest.raises(ValueError):
+        hypervolume([[1.0, 2.0, 3.0]], ref)
+
+
+def test_pareto_front_known_examples():
+    Y = np.array([[1, 5], [2, 4], [3, 3], [2, 2], [1, 1], [3, 3], [0, 6], [3, 1]], float)
+    mask = pareto_front(Y)
+    assert mask.tolist() == [True, True, True, False, False, True, True, False]
+    # minimisation: the mirror image
+    assert pareto_front(-Y, maximize=False).tolist() == mask.tolist()
+    # a single dominating point
+    assert pareto_front([[0, 0], [1, 1], [0.5, 0.2]]).tolist() == [False, True, False]
+    assert pareto_front(np.empty((0, 3))).tolist() == []
+    assert pareto_front([[np.nan, 9.0], [1.0, 1.0]]).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pareto_front_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    for m in (2, 3, 4):
+        Y = rng.integers(0, 6, size=(300, m)).astype(float)  # many ties
+        np.testing.assert_array_equal(pareto_front(Y, block=37), _front_brute(Y))
+
+
+def test_signed_and_trace_and_improvement():
+    Y = np.array([[0.8, 3.0], [0.9, 5.0], [0.7, 1.0]])
+    S = signed(Y, ["max", "min"])
+    np.testing.assert_allclose(S[:, 1], -Y[:, 1])
+    ref = signed([0.5, 6.0], ["max", "min"])
+    tr = hypervolume_trace(S, ref)
+    assert tr[-1] == pytest.approx(hypervolume(S, ref))
+    assert (np.diff(tr) >= 0).all()
+    rng = np.random.default_rng(0)
+    for m in (2, 3):
+        F, ref, new = rng.random((15, m)), np.full(m, 0.1), rng.random((20, m))
+        want = [hypervolume(np.vstack([F, y]), ref) - hypervolume(F, ref) for y in new]
+        np.testing.assert_allclose(hypervolume_improvement(new, F, ref), want, atol=1e-12)
+
+
+# -- the strategy ------------------------------------------------------------------------------------
+T, D = ["valid_perf", "latency"], ["max", "min"]
+
+
+@pytest.fixture(scope="module")
+def cora():
+    from naspredict import data
+    from naspredict.evaluators import as_evaluator
+
+    bench = data.load("nbgraph-cora")
+    Y = np.c_[bench.values(T[0]), bench.values(T[1])]
+    ref = np.median(Y, axis=0)
+    hv_all = hypervolume(signed(Y, D), signed(ref, D))
+    return bench, as_evaluator(bench, T), ref, hv_all
+
+
+def _run(name, cora, seed, budget, batch_size, **kw):
+    from naspredict.search import make_strategy
+
+    bench, ev, ref, hv_all = cora
+    if name != "random":
+        kw["ref_point"] = ref
+    s = make_strategy(name, bench.space, target=T, direction=D, seed=seed, **kw)
+    trace = s.run(ev, budget, batch_size=batch_size, progress=False)
+    Y = trace.frame[T].to_numpy(float)
+    return s, trace, hypervolume(signed(Y, D), signed(ref, D)) / hv_all
+
+
+def test_mobo_no_repeats_and_deterministic(cora):
+    s1, t1, hv1 = _run("mobo", cora, 3, 18, 2, n_initial=8)
+    _, t2, hv2 = _run("mobo", cora, 3, 18, 2, n_initial=8)
+    assert len(t1.frame) == 18
+    keys = [s1.key(a) for a, _ in s1.history]
+    assert len(set(keys)) == len(keys)
+    assert t1.frame["arch"].tolist() == t2.frame["arch"].tolist()
+    assert hv1 == hv2
+    assert len(s1.round_seconds) == 5
+
+
+def test_mobo_beats_random_search(cora):
+    """Budget 40 (10 random + 30 by qNEHVI, batches of 3): mean HV over 3 seeds."""
+    mobo = [_run("mobo", cora, seed, 40, 3)[2] for seed in range(3)]
+    rand = [_run("random", cora, seed, 40, 3)[2] for seed in range(3)]
+    assert np.mean(mobo) > np.mean(rand), (mobo, rand)
+
+
+def test_mobo_parego_and_options(cora):
+    s, t, hv = _run("mobo", cora, 0, 14, 2, n_initial=8, acquisition="qnparego", log_transform=True)
+    assert len(t.frame) == 14 and t.frame["status"].eq("ok").all()
+    assert hv >= 0 and s.log_mask.tolist() == [False, True]
+
+
+def test_mobo_rejects_bad_arguments():
+    from naspredict.search import make_strategy
+
+    with pytest.raises(ValueError, match="at least two"):
+        make_strategy("mobo", "nbgraph", target="valid_perf", direction="max")
+    with pytest.raises(ValueError, match="acquisition"):
+        make_strategy("mobo", "nbgraph", target=T, direction=D, acquisition="ucb")
+    with pytest.raises(ValueError, match="ref_point"):
+        make_strategy("mobo", "nbgraph", target=T, direction=D, ref_point=[1.0])
