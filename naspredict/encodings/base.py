@@ -37,11 +37,27 @@ class Encoding(UsesSpace, TransformerMixin, BaseEstimator):
         return sp
 
     def transform(self, archs: Sequence[Any]) -> np.ndarray:
+        """Encode ``archs`` into a ``(len(archs), width)`` float32 matrix.
+
+        Rows are cached per encoding configuration (an arch always encodes the same way), so
+        search loops and evaluations that re-encode the same candidates pay once.
+        """
         sp = self._check(archs)
+        cache = _row_cache(self._cache_key(sp))
         out = np.zeros((len(archs), self.width), dtype=np.float32)
         for i, a in enumerate(archs):
-            self._encode_one(sp.to_dag(sp.validate(a)), out[i])
+            row = cache.get(a)
+            if row is None:
+                self._encode_one(sp.to_dag(sp.validate(a)), out[i])
+                if len(cache) < _CACHE_ROWS:
+                    cache[a] = out[i].copy()
+            else:
+                out[i] = row
         return out
+
+    def _cache_key(self, sp: SearchSpace) -> tuple:
+        params = tuple(sorted((k, repr(v)) for k, v in self.get_params(deep=False).items() if k != "space"))
+        return (type(self).__name__, sp.name, repr(sp), tuple(sp.ops), params)
 
     def _encode_one(self, dag: LabelledDAG, row: np.ndarray) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -51,6 +67,15 @@ class Encoding(UsesSpace, TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = False
         return tags
+
+
+#: most rows kept per encoding configuration (all of NB201 and NAS-Bench-Graph fit).
+_CACHE_ROWS = 100_000
+_CACHES: dict[tuple, dict] = {}
+
+
+def _row_cache(key: tuple) -> dict:
+    return _CACHES.setdefault(key, {})
 
 
 def n_inputs(space: SearchSpace) -> int:
