@@ -43,8 +43,9 @@ CAP = 1000
 # label -> (strategy name, params); "tpe"/"nsga2" are Optuna
 SINGLE = {
     "bo-gp": ("bo", {"predictor": "gp"}),
-    "bo-gcn-blr": ("bo", {"predictor": "gcn-blr"}),
-    "bo-mlp-ensemble": ("bo", {"predictor": "mlp-ensemble"}),
+    # the neural surrogates refit every 5 queries to keep a run within minutes on 2 cores
+    "bo-gcn-blr": ("bo", {"predictor": "gcn-blr", "refit_every": 5}),
+    "bo-mlp-ensemble": ("bo", {"predictor": "mlp-ensemble", "refit_every": 5}),
     "predictor-evolution": ("predictor-evolution", {}),
     "nao": ("nao", {}),
     "local": ("local", {}),
