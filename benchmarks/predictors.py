@@ -35,16 +35,16 @@ RESULTS = ROOT / "benchmarks" / "results"
 def predictors(space: str = "nb201") -> dict:
     """Label -> predictor.  Labels ending in '-ref' are the references."""
     return {
+        "ensemble": make("ensemble", space=space),
+        "rf-graf-ref": make("rf", space=space, encoding="features+onehot"),
+        "xgb-onehot-ref": make("xgb", space=space, encoding="onehot"),
+        "rf-onehot-ref": make("rf", space=space, encoding="onehot"),
         "gp": make("gp", space=space),
         "gcn-blr": make("gcn-blr", space=space),
-        "gcn": make("gcn", space=space),
         "nao": make("nao", space=space),
+        "gcn": make("gcn", space=space),
         "semi": make("semi", space=space),
         "mlp-ensemble": make("mlp-ensemble", space=space),
-        "ensemble": make("ensemble", space=space),
-        "rf-onehot-ref": make("rf", space=space, encoding="onehot"),
-        "xgb-onehot-ref": make("xgb", space=space, encoding="onehot"),
-        "rf-graf-ref": make("rf", space=space, encoding="features+onehot"),
     }
 
 
