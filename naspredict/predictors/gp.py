@@ -137,9 +137,11 @@ class GPPredictor(Predictor):
             self.X_train_ = X
 
     # -- prediction ----------------------------------------------------------------------------
-    def _latent(self, Xs: torch.Tensor, full_cov: bool = False):
+    def _latent(self, Xs: torch.Tensor, full_cov: bool = False, mean_only: bool = False):
         Ks = self.covar_(Xs, self.X_train_).to_dense()              # (m, n)
         mean = self.const_ + Ks @ self.alpha_
+        if mean_only:  # the triangular solve below is most of the cost
+            return mean, None
         V = torch.linalg.solve_triangular(self.chol_, Ks.T, upper=False)  # (n, m)
         if full_cov:
             cov = self.covar_(Xs).to_dense() - V.T @ V
@@ -152,11 +154,13 @@ class GPPredictor(Predictor):
         means, stds = [], []
         with torch.no_grad(), one_thread():
             for s in range(0, len(Xs), self.batch_size):
-                m, v = self._latent(Xs[s:s + self.batch_size])
+                m, v = self._latent(Xs[s:s + self.batch_size], mean_only=not return_std)
                 means.append(m)
-                stds.append(torch.sqrt(v + self.noise_))
-        mean, std = self.scaler_.inverse(torch.cat(means).numpy(), torch.cat(stds).numpy())
-        return (mean, std) if return_std else mean
+                if return_std:
+                    stds.append(torch.sqrt(v + self.noise_))
+        if not return_std:
+            return self.scaler_.inverse(torch.cat(means).numpy())
+        return self.scaler_.inverse(torch.cat(means).numpy(), torch.cat(stds).numpy())
 
     def posterior_samples(self, archs, n: int = 1, seed: int | None = 0,
                           include_noise: bool = False) -> np.ndarray:
