@@ -6,7 +6,8 @@ give one) plus the spread between members' means.
 
 The default members were chosen on NB201 (benchmarks/predictors.py): a random forest on GRAF
 features + one-hot + path encoding, gradient-boosted trees on GRAF features + one-hot, and the
-GP.  Their errors differ enough that the average ranks better than any one of them.
+GP, joined by the MLP ensemble from 400 training archs on.  Their errors differ enough that
+the average ranks better than any one of them.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ class EnsemblePredictor(Predictor):
     """Parameters
     ----------
     members : predictor names (built with :func:`naspredict.predictors.make`) or instances
-        (cloned, their ``space`` set to the ensemble's).  ``None``: :func:`default_members`.
+        (cloned, their ``space`` set to the ensemble's).  ``None``: :func:`default_members`
+        for the training-set size.
     weights : one weight per member (default equal).
     """
 
@@ -31,13 +33,13 @@ class EnsemblePredictor(Predictor):
         self.members = members
         self.weights = weights
 
-    def _members(self) -> list:
-        return default_members() if self.members is None else list(self.members)
+    def _members(self, n_train: int) -> list:
+        return default_members(n_train) if self.members is None else list(self.members)
 
-    def _build(self):
+    def _build(self, n_train: int):
         from . import make
         out = []
-        for i, m in enumerate(self._members()):
+        for i, m in enumerate(self._members(n_train)):
             seed = None if self.random_state is None else self.random_state + i
             if isinstance(m, str):
                 out.append(make(m, space=self.space, random_state=seed))
@@ -46,14 +48,14 @@ class EnsemblePredictor(Predictor):
         return out
 
     def _fit(self, archs, y):
-        members = self._members()
+        members = self._members(len(y))
         if not members:
             raise ValueError("EnsemblePredictor needs at least one member")
         w = np.ones(len(members)) if self.weights is None else np.asarray(self.weights, float)
         if len(w) != len(members) or (w < 0).any() or w.sum() == 0:
             raise ValueError("weights must be non-negative, one per member, not all zero")
         self.weights_ = w / w.sum()
-        self.members_ = [m.fit(archs, y) for m in self._build()]
+        self.members_ = [m.fit(archs, y) for m in self._build(len(y))]
 
     def _predict(self, archs, return_std=False):
         means, variances = [], []
@@ -74,10 +76,21 @@ class EnsemblePredictor(Predictor):
         return mean, np.sqrt(var)
 
 
-def default_members() -> list:
-    """RF on features+onehot+path, XGBoost on features+onehot (shallow, slow learning rate), GP."""
+#: from this many training archs on, the MLP ensemble joins the default members.
+MLP_FROM = 400
+
+
+def default_members(n_train: int = 0) -> list:
+    """RF on features+onehot+path, XGBoost on features+onehot (shallow, slow learning rate) and
+    the GP; from ``MLP_FROM`` training archs on also BANANAS' MLP ensemble, which is weak on
+    little data but strong and different from the trees on more (NB201: +0.01 tau at 400 and
+    1,000 archs, mixed at 100)."""
     from .gp import GPPredictor
+    from .mlp import MLPEnsemblePredictor
     from .trees import RandomForestPredictor, XGBPredictor
-    return [RandomForestPredictor(encoding="features+onehot+path"),
-            XGBPredictor(encoding="features+onehot", max_depth=4, learning_rate=0.03, n_estimators=800),
-            GPPredictor()]
+    members = [RandomForestPredictor(encoding="features+onehot+path"),
+               XGBPredictor(encoding="features+onehot", max_depth=4, learning_rate=0.03, n_estimators=800),
+               GPPredictor()]
+    if n_train >= MLP_FROM:
+        members.append(MLPEnsemblePredictor())
+    return members
