@@ -81,13 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_later_commands(sub) -> None:
-    """Subcommands defined in other modules register here."""
-    for module in ("naspredict.evaluation.cli", "naspredict.search.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError:
-            continue
-        mod.register(sub)
+    """Subcommands defined beside their packages: evaluate; search, runs, export."""
+    from .evaluation import cli as evaluation_cli
+    from .search import cli as search_cli
+
+    evaluation_cli.register(sub)
+    search_cli.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
