@@ -40,11 +40,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
-from scipy.stats import rankdata
 from sklearn.base import clone
 
 from .acquisition import ACQUISITIONS, score, thompson_draws, upper_confidence_bound
+from ..predictors.transforms import RankGauss
 from ..torch_utils import one_thread
 from .base import Strategy
 
@@ -92,8 +91,7 @@ def transform_targets(y: np.ndarray, how: str) -> np.ndarray:
     if how == "none" or len(y) < 2:
         return y.copy()
     if how == "quantile":
-        r = rankdata(y, method="average")
-        return ndtri((r - 0.5) / len(y))
+        return RankGauss(y).forward(y)
     if how == "clip":
         q1, q3 = np.percentile(y, [25, 75])
         return np.maximum(y, q1 - 1.5 * (q3 - q1))

@@ -76,6 +76,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..encodings import make_encoding
+from ..torch_utils import limited_threads
 from .base import Strategy
 from .pareto import hypervolume, hypervolume_improvement, nondominated_cells, pareto_front
 
@@ -346,21 +347,16 @@ class MultiObjectiveBO(Strategy):
         cands, Xc, _ = self._candidates(front_archs)
         if not cands:
             return []
-        import torch
-
         from threadpoolctl import threadpool_limits
 
-        threads = torch.get_num_threads()
-        if self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
         limits = threadpool_limits(self.torch_threads) if self.torch_threads else None
         try:
-            if self.surrogate == "gp":
-                order = self._propose_gp(archs, Y, ref, cands, Xc, n)
-            else:
-                order = self._propose_gcn(archs, Y, ref, cands, n)
+            with limited_threads(self.torch_threads):
+                if self.surrogate == "gp":
+                    order = self._propose_gp(archs, Y, ref, cands, Xc, n)
+                else:
+                    order = self._propose_gcn(archs, Y, ref, cands, n)
         finally:
-            torch.set_num_threads(threads)
             if limits is not None:
                 limits.restore_original_limits()
         out = []
