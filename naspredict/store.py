@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from .data.logged import write_frame
 from .evaluators.base import Result
 
 _SCHEMA = """
@@ -142,20 +143,7 @@ class ResultsStore:
         df = df[df["status"] == "ok"].drop(columns=["status"])
         if df["curve"].isna().all():
             df = df.drop(columns=["curve"])
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            if "curve" in df.columns:
-                df["curve"] = [json.dumps(c) if c is not None else "[]" for c in df["curve"]]
-            df.to_csv(path, index=False)
-        elif suffix in (".parquet", ".pq"):
-            df.to_parquet(path, index=False)
-        elif suffix in (".jsonl", ".ndjson"):
-            df.to_json(path, orient="records", lines=True)
-        else:
-            raise ValueError(f"cannot export to {path}: use a .csv, .parquet or .jsonl suffix")
-        return path
+        return write_frame(df, path)
 
     def _run_id(self, run: int | str) -> int:
         if isinstance(run, int):

@@ -117,15 +117,21 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
 def write_results(bench: Benchmark, path: str | Path, *, curve: str | None = None,
                   fmt: str | None = None) -> Path:
     """Write ``bench`` as logged results (see the module docstring for the layout)."""
-    path = Path(path)
-    fmt = _format(path, fmt)
     if curve is None and len(bench.curves) == 1:
         curve = next(iter(bench.curves))
-    df = bench.to_frame(curve=curve)
+    return write_frame(bench.to_frame(curve=curve), path, fmt=fmt)
+
+
+def write_frame(df: pd.DataFrame, path: str | Path, *, fmt: str | None = None) -> Path:
+    """Write a frame in the logged-results layout (``arch``, metrics, optional ``curve`` of
+    lists) as CSV (curves as JSON text), parquet or JSON lines, by suffix or ``fmt``."""
+    path = Path(path)
+    fmt = _format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
+        df = df.copy()
         if "curve" in df.columns:
-            df["curve"] = [json.dumps(c) for c in df["curve"]]
+            df["curve"] = [json.dumps(list(c)) if c is not None else "[]" for c in df["curve"]]
         df.to_csv(path, index=False)
     elif fmt == "parquet":
         df.to_parquet(path, index=False)
