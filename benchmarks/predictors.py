@@ -48,6 +48,34 @@ def predictors(space: str = "nb201") -> dict:
     }
 
 
+def _one_seed(label: str, seed: int, sizes: list[int]) -> pd.DataFrame:
+    """Every train size of one (predictor, seed): the rows of the results CSV."""
+    bench = data.load("nb201-cifar10")
+    return evaluate(bench, "baseline_accuracy", {label: predictors()[label]}, sizes, [seed],
+                    progress=False).table
+
+
+def run_parallel(labels: list[str], sizes: list[int], seeds: int, out_csv: Path, n_jobs: int) -> None:
+    """The (predictor, seed) runs missing from ``out_csv`` over ``n_jobs`` single-threaded
+    processes; each run's rows are appended as it finishes, so an interruption keeps them."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from naspredict.evaluation.runner import _append, _done_runs
+    done = _done_runs(out_csv)
+    jobs = [(label, s) for label in labels for s in range(seeds)
+            if any((label, n, s) not in done for n in sizes)]
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        futures = {pool.submit(_one_seed, label, s, sizes): (label, s) for label, s in jobs}
+        for f in as_completed(futures):
+            for row in f.result().to_dict("records"):
+                if (row["predictor"], int(row["train_size"]), int(row["seed"])) not in done:
+                    _append(out_csv, row)
+            print(f"done {futures[f]}", flush=True)
+
+
 def summarise(table: pd.DataFrame) -> str:
     tau = table.pivot_table(index="predictor", columns="train_size", values="kendall_tau", aggfunc="mean")
     n = table.groupby("predictor")["seed"].nunique().rename("seeds")
@@ -70,6 +98,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--predictors", help="comma-separated labels (default: all)")
     p.add_argument("--skip-zc", action="store_true")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="(predictor, seed) runs in parallel, one process and one core each (default 1)")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     preds = predictors()
@@ -82,6 +112,8 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     bench = data.load("nb201-cifar10")
     out_csv = RESULTS / "predictors_nb201.csv"
+    if args.jobs > 1:
+        run_parallel(list(preds), sizes, args.seeds, out_csv, args.jobs)
     for label, model in preds.items():  # one predictor at a time, so partial results are usable
         evaluate(bench, "baseline_accuracy", {label: model}, sizes, args.seeds, out_csv=out_csv)
     table = pd.read_csv(out_csv)

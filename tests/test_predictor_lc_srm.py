@@ -132,3 +132,79 @@ def test_curve_features_shapes():
     c = np.linspace(10, 90, 50).reshape(2, 25)
     assert curve_features(c, "raw").shape == (2, 25 + 24 + 23)
     assert curve_features(c, "summary", n_windows=4).shape == (2, 4 + 3 + 2 + 5)
+
+
+def _protocol(stopper, at, yt, ct, top10, seed):
+    """The benchmark's protocol: runs in a random order, each checked at 10/25/50 epochs
+    against the best final among the runs already trained to the end."""
+    best, stopped, top_stopped = None, 0, 0
+    for i in np.random.default_rng(seed).permutation(len(yt)):
+        if any(stopper.should_stop(ct[i, :k], best, arch=at[i]) for k in (10, 25, 50)):
+            stopped += 1
+            top_stopped += int(yt[i] >= top10)
+        else:
+            best = yt[i] if best is None else max(best, yt[i])
+    return stopped, top_stopped, best
+
+
+def test_stopper_cv_thresholds_protect_top_runs(curves_bench):
+    """Default threshold='cv' (and gamma='cv'): thresholds come from the training half only.
+    On the held-out half of split 1 of the benchmark it stops about half of the runs by epoch
+    50 and none that ends in the top 10 %, where a fixed threshold 0.1 stops two."""
+    b = curves_bench
+    C, y = b.curves["val"], b.values("final_val_accuracy")
+    perm = np.random.default_rng(1).permutation(len(y))
+    tr, te = perm[:100], perm[100:]
+    a, at = [b.archs[i] for i in tr], [b.archs[i] for i in te]
+    top10 = np.quantile(y, 0.9)
+    st = LearningCurveStopper(ks=(10, 25, 50), random_state=1).fit(a, y[tr], C[tr])
+    assert set(st.thresholds_) == {10, 25, 50}
+    assert all(0.0 < t < st.safety for t in st.thresholds_.values())
+    stopped, top_stopped, best = _protocol(st, at, y[te], C[te], top10, 1001)
+    assert top_stopped == 0 and stopped >= 45, (stopped, top_stopped)
+    assert np.isclose(best, y[te].max())  # the best held-out run is trained to the end
+    # a fixed threshold 0.1 (same fitted SRMs, overridden per call) stops top runs here
+    fixed = LearningCurveStopper(ks=(10, 25, 50), threshold=0.1, random_state=1)
+    fixed.models_, fixed.thresholds_ = st.models_, {k: 0.1 for k in st.ks}
+    assert _protocol(fixed, at, y[te], C[te], top10, 1001)[1] >= 1
+    assert LearningCurveStopper(ks=(25,), threshold=0.05).fit(a, y[tr], C[tr]).thresholds_ == {25: 0.05}
+
+
+def test_stopper_bad_params(split):
+    (a, y, c), _ = split
+    with pytest.raises(ValueError, match="threshold"):
+        LearningCurveStopper(threshold="auto")
+    with pytest.raises(ValueError, match="threshold"):
+        LearningCurveStopper(threshold=1.5)
+    with pytest.raises(ValueError, match="safety"):
+        LearningCurveStopper(safety=0.0)
+    with pytest.raises(ValueError, match="protect_quantile"):
+        LearningCurveStopper(protect_quantile=1.0)
+    with pytest.raises(ValueError, match="training runs"):
+        LearningCurveStopper(ks=(10,)).fit(a[:8], y[:8], c[:8])
+
+
+def test_svr_gamma_chosen_by_inner_cv(split):
+    """gamma='cv' (default) picks gamma per fit from the grid by CV on the training data only;
+    the fit then equals a fit with that gamma fixed, and a fixed gamma skips the search."""
+    (a, y, c), (at, yt, ct) = split
+    grid = (0.0025, 0.005, 0.01, 0.02)
+    m = LearningCurveSRM(k=25, random_state=2).fit(a, y, curves=c)
+    assert m.gamma == "cv" and m.gamma_ in grid and m.C_ == 3.0
+    assert set(m.cv_scores_) == {(g, 3.0) for g in grid}
+    assert m.cv_scores_[(m.gamma_, 3.0)] == max(m.cv_scores_.values())
+    fixed = LearningCurveSRM(k=25, gamma=m.gamma_, random_state=2).fit(a, y, curves=c)
+    assert fixed.cv_scores_ == {} and fixed.gamma_ == m.gamma_
+    np.testing.assert_allclose(m.predict(at, True, curves=ct), fixed.predict(at, True, curves=ct))
+    # the choice depends on the training data: a degenerate training set changes the scores
+    m2 = LearningCurveSRM(k=25, random_state=2).fit(a[:50], y[:50], curves=c[:50])
+    assert m2.cv_scores_ != m.cv_scores_
+    # C can be searched too; tau scoring is available
+    both = LearningCurveSRM(k=25, C="cv", C_grid=(1.0, 10.0), gamma_grid=(0.005, 0.01),
+                            cv_score="tau", cv_repeats=1).fit(a, y, curves=c)
+    assert len(both.cv_scores_) == 4 and both.C_ in (1.0, 10.0) and both.gamma_ in (0.005, 0.01)
+    assert all(-1.0 <= v <= 1.0 for v in both.cv_scores_.values())
+    for bad in (dict(gamma="auto"), dict(gamma=-1.0), dict(gamma_grid=()), dict(C="cv", C_grid=(0.0,)),
+                dict(cv_score="nll"), dict(cv_folds=1)):
+        with pytest.raises(ValueError):
+            LearningCurveSRM(k=25, **bad).fit(a, y, curves=c)

@@ -146,6 +146,26 @@ def test_mobo_parego_and_options(cora):
     assert hv >= 0 and s.log_mask.tolist() == [False, True]
 
 
+def test_mobo_refit_every_fits_hyperparameters_every_kth_round(cora, monkeypatch):
+    """With refit_every=3 the marginal likelihood is optimised in rounds 1, 4, 7 only; the
+    rounds in between still propose new cells from a GP conditioned on all the data."""
+    import botorch.fit
+
+    calls = []
+    real = botorch.fit.fit_gpytorch_mll
+
+    def counting(mll, **kw):
+        calls.append(len(mll.model.train_targets[0]))
+        return real(mll, **kw)
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", counting)
+    s, t, _ = _run("mobo", cora, 1, 15, 1, n_initial=8, refit_every=3)
+    assert len(t.frame) == 15 and len(s.round_seconds) == 7
+    assert calls == [8, 11, 14]
+    with pytest.raises(ValueError, match="refit_every"):
+        _run("mobo", cora, 1, 10, 1, refit_every=0)
+
+
 def test_mobo_rejects_bad_arguments():
     from naspredict.search import make_strategy
 
