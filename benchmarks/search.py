@@ -70,7 +70,7 @@ MULTI = {
 
 
 #: the protocol-(b) run whose seed-0 front is plotted against the table's true front
-PARETO_PLOT = "mobo-qnehvi-ref"
+PARETO_PLOT = "mobo-qnehvi"
 
 
 def _done(path: Path) -> set[tuple[str, int]]:

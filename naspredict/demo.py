@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data
-from .evaluation import evaluate, plot_metric_vs_size, plot_pred_vs_true
+from .evaluation import evaluate, plot_pred_vs_true
 from .evaluators import as_evaluator
 from .predictors import make
 from .search import make_strategy

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from torch_geometric.loader import DataLoader
 
-from naspredict.encodings import ENCODINGS, make_encoding
+from naspredict.encodings import make_encoding
 from naspredict.spaces import get_space
 
 NB201 = get_space("nb201")

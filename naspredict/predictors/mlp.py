@@ -6,7 +6,6 @@ across members the uncertainty.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 

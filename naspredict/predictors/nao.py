@@ -314,7 +314,6 @@ class NAOPredictor(Predictor):
         ``step_size`` moves further (NAO increases it until the decoded cell is new).
         """
         self._check_fitted()
-        torch = _torch()
         archs = self._check_archs(archs)
         if not archs:
             return []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
 
 from .base import Strategy
 

@@ -73,19 +73,17 @@ def _md5(s: str) -> str:
 
 def live_nodes(matrix: np.ndarray, n_inputs: int = 1) -> np.ndarray:
     """Boolean mask of nodes on some input-to-output path (inputs are the first ``n_inputs``)."""
-    m = np.asarray(matrix, dtype=bool)
-    n = m.shape[0]
-    from_in = np.zeros(n, bool)
-    from_in[:n_inputs] = True
+    rows = np.asarray(matrix, dtype=bool).tolist()  # plain lists: these graphs have < ~30 nodes
+    n = len(rows)
+    from_in = [i < n_inputs for i in range(n)]
     for j in range(n):  # topological order
         if not from_in[j]:
-            from_in[j] = bool((m[:, j] & from_in).any())
-    to_out = np.zeros(n, bool)
-    to_out[n - 1] = True
+            from_in[j] = any(rows[i][j] and from_in[i] for i in range(n))
+    to_out = [i == n - 1 for i in range(n)]
     for i in range(n - 1, -1, -1):
         if not to_out[i]:
-            to_out[i] = bool((m[i, :] & to_out).any())
-    return from_in & to_out
+            to_out[i] = any(r and t for r, t in zip(rows[i], to_out))
+    return np.array([a and b for a, b in zip(from_in, to_out)], dtype=bool)
 
 
 def prune(matrix: np.ndarray, ops: Sequence[str], n_inputs: int = 1) -> tuple[np.ndarray, list[str]]:
