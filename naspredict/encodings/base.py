@@ -5,6 +5,7 @@ it is written once for all spaces.  ``width`` is known before ``fit``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -83,13 +84,25 @@ def n_inputs(space: SearchSpace) -> int:
 
 
 def live_dag(space: SearchSpace, dag: LabelledDAG) -> tuple[np.ndarray, list[str]]:
-    """The DAG with zero-op nodes and dead nodes removed (what actually computes)."""
+    """The DAG with zero-op nodes and dead nodes removed (what actually computes).
+
+    Cached per (zero ops, DAG): several encodings of one arch share the work.  The returned
+    matrix is read-only.
+    """
+    m, labels = _live_dag(tuple(space.zero_ops), dag)
+    return m, list(labels)
+
+
+@lru_cache(maxsize=100_000)
+def _live_dag(zero_ops: tuple[str, ...], dag: LabelledDAG) -> tuple[np.ndarray, tuple[str, ...]]:
     m = dag.matrix().copy()
     for i, op in enumerate(dag.ops):
-        if op in space.zero_ops:
+        if op in zero_ops:
             m[i, :] = 0
             m[:, i] = 0
-    return prune(m, list(dag.ops), dag.n_inputs)
+    m, labels = prune(m, list(dag.ops), dag.n_inputs)
+    m.flags.writeable = False
+    return m, tuple(labels)
 
 
 def io_paths(matrix: np.ndarray, labels: Sequence[str], n_in: int, keep: set[str],
