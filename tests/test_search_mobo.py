@@ -166,6 +166,26 @@ def test_mobo_refit_every_fits_hyperparameters_every_kth_round(cora, monkeypatch
         _run("mobo", cora, 1, 10, 1, refit_every=0)
 
 
+def test_mobo_quantile_transform_round_trips_and_runs(cora):
+    import torch
+
+    from naspredict.search import make_strategy
+
+    bench, ev, ref, hv_all = cora
+    s = make_strategy("mobo", bench.space, target=T, direction=D, seed=0, quantile_transform=["valid_perf"],
+                      log_transform=True)
+    assert s.quantile_mask.tolist() == [True, False] and s.log_mask.tolist() == [False, True]
+    Y = signed(np.c_[bench.values(T[0])[:50], bench.values(T[1])[:50]], D)
+    Z = s._to_model(Y)
+    assert np.corrcoef(np.argsort(np.argsort(Z[:, 0])), np.argsort(np.argsort(Y[:, 0])))[0, 1] > 0.99
+    np.testing.assert_allclose(s._from_model(Z), Y, rtol=1e-9)
+    np.testing.assert_allclose(s._from_model(torch.as_tensor(Z)).numpy(), Y, rtol=1e-9)
+    _, t, hv = _run("mobo", cora, 2, 12, 2, n_initial=8, quantile_transform=True)
+    assert len(t.frame) == 12 and hv > 0
+    with pytest.raises(ValueError, match="quantile_transform"):
+        make_strategy("mobo", "nbgraph", target=T, direction=D, quantile_transform=["nope"])
+
+
 def test_mobo_rejects_bad_arguments():
     from naspredict.search import make_strategy
 
