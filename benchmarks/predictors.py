@@ -29,6 +29,8 @@ from naspredict import data  # noqa: E402
 from naspredict.evaluation import evaluate, plot_metric_vs_size  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
 
+from _parallel import parallel_map  # noqa: E402  (benchmarks/, the script's folder)
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -58,22 +60,15 @@ def _one_seed(label: str, seed: int, sizes: list[int]) -> pd.DataFrame:
 def run_parallel(labels: list[str], sizes: list[int], seeds: int, out_csv: Path, n_jobs: int) -> None:
     """The (predictor, seed) runs missing from ``out_csv`` over ``n_jobs`` single-threaded
     processes; each run's rows are appended as it finishes, so an interruption keeps them."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     from naspredict.evaluation.runner import _append, _done_runs
     done = _done_runs(out_csv)
-    jobs = [(label, s) for label in labels for s in range(seeds)
+    jobs = [(label, s, sizes) for label in labels for s in range(seeds)
             if any((label, n, s) not in done for n in sizes)]
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        futures = {pool.submit(_one_seed, label, s, sizes): (label, s) for label, s in jobs}
-        for f in as_completed(futures):
-            for row in f.result().to_dict("records"):
-                if (row["predictor"], int(row["train_size"]), int(row["seed"])) not in done:
-                    _append(out_csv, row)
-            print(f"done {futures[f]}", flush=True)
+    for table in parallel_map(_one_seed, jobs, n_jobs):
+        for row in table.to_dict("records"):
+            if (row["predictor"], int(row["train_size"]), int(row["seed"])) not in done:
+                _append(out_csv, row)
+        print(f"done {table['predictor'].iloc[0]} seed {int(table['seed'].iloc[0])}", flush=True)
 
 
 def summarise(table: pd.DataFrame) -> str:

@@ -36,6 +36,8 @@ from naspredict.evaluators import as_evaluator  # noqa: E402
 from naspredict.search import make_strategy  # noqa: E402
 from naspredict.search.pareto import hypervolume, pareto_front  # noqa: E402
 
+from _parallel import parallel_map  # noqa: E402  (benchmarks/, the script's folder)
+
 RESULTS = ROOT / "benchmarks" / "results"
 OPTIMUM = 94.0664
 CAP = 1000
@@ -160,30 +162,12 @@ def _single_run(label: str, seed: int) -> tuple[dict, pd.DataFrame]:
     return row, curve
 
 
-def _parallel(fn, jobs: list[tuple], n_jobs: int):
-    """Yield ``fn(*job)`` for each job, in completion order, over ``n_jobs`` processes (each
-    single-threaded); in this process when ``n_jobs == 1``.  The caller stores each result as it
-    arrives, so an interrupted benchmark keeps every finished run."""
-    if n_jobs <= 1:
-        for job in jobs:
-            yield fn(*job)
-        return
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"  # inherited by the workers: one core each
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        futures = [pool.submit(fn, *job) for job in jobs]
-        for f in as_completed(futures):
-            yield f.result()
-
-
 def run_single(labels, seeds, n_jobs: int = 1):
     runs_csv = RESULTS / "search_nb201_runs.csv"
     curves_csv = RESULTS / "search_nb201_curves.csv"
     done = _done(runs_csv)
     jobs = [(label, seed) for label in labels for seed in range(seeds) if (label, seed) not in done]
-    for row, curve in _parallel(_single_run, jobs, n_jobs):
+    for row, curve in parallel_map(_single_run, jobs, n_jobs):
         _append(runs_csv, row)
         curve.to_csv(curves_csv, mode="a", header=not curves_csv.exists(), index=False)
         print(f"(a) {row['strategy']} seed {row['seed']}: optimum after {row['queries_to_optimum']} queries, "
@@ -269,7 +253,7 @@ def run_multi(labels, seeds, budget=200, n_jobs: int = 1):
     runs_csv = RESULTS / "search_nbgraph_runs.csv"
     done = _done(runs_csv)
     jobs = [(label, seed, budget) for label in labels for seed in range(seeds) if (label, seed) not in done]
-    for row, vals in _parallel(_multi_run, jobs, n_jobs):
+    for row, vals in parallel_map(_multi_run, jobs, n_jobs):
         _append(runs_csv, row)
         if vals is not None:
             from naspredict.search.plots import plot_pareto
