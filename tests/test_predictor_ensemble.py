@@ -4,7 +4,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from naspredict.predictors import make
-from naspredict.predictors.ensemble import EnsemblePredictor, default_members, default_weights
+from naspredict.predictors.ensemble import EnsemblePredictor, default_members
 from naspredict.predictors.gp import GPPredictor
 from naspredict.predictors.trees import RandomForestPredictor, XGBPredictor
 
@@ -22,9 +22,11 @@ def _small():
             GPPredictor(n_iter=20)]
 
 
-def test_defaults_match_in_length():
-    for n in (10, 100, 1000):
-        assert len(default_members(n)) == len(default_weights(n))
+def test_default_weights_are_equal(split):
+    A, y, _, _ = split
+    m = EnsemblePredictor(members=_small(), random_state=0).fit(A[:40], y[:40])
+    np.testing.assert_allclose(m.weights_, np.full(3, 1 / 3))
+    assert len(default_members(10)) == len(default_members(1000)) == 4
 
 
 @pytest.mark.parametrize("transform", ["rank", "standard", None])

@@ -67,8 +67,7 @@ class EnsemblePredictor(Predictor):
     members : predictor names (built with :func:`naspredict.predictors.make`) or instances
         (cloned, their ``space`` set to the ensemble's).  ``None``: :func:`default_members`
         for the training-set size.
-    weights : one weight per member (default equal; with ``members=None``,
-        :func:`default_weights` for the training-set size).
+    weights : one weight per member (default equal: tuned unequal weights gained < 0.003 tau).
     target_transform : ``"rank"`` (default): every member is fitted on the normal scores of the
         targets' ranks (:class:`~naspredict.predictors.transforms.RankGauss`), the members are
         averaged on that scale and the average is mapped back to target units; ``"standard"``:
@@ -98,18 +97,11 @@ class EnsemblePredictor(Predictor):
                 out.append(clone(m).set_params(space=self.space, random_state=seed))
         return out
 
-    def _weights(self, n_train: int, n_members: int) -> np.ndarray:
-        if self.weights is not None:
-            return np.asarray(self.weights, float)
-        if self.members is None:
-            return np.asarray(default_weights(n_train), float)
-        return np.ones(n_members)
-
     def _fit(self, archs, y):
         members = self._members(len(y))
         if not members:
             raise ValueError("EnsemblePredictor needs at least one member")
-        w = self._weights(len(y), len(members))
+        w = np.ones(len(members)) if self.weights is None else np.asarray(self.weights, float)
         if len(w) != len(members) or (w < 0).any() or w.sum() == 0:
             raise ValueError("weights must be non-negative, one per member, not all zero")
         self.weights_ = w / w.sum()
@@ -150,8 +142,3 @@ def default_members(n_train: int = 0) -> list:
             XGBPredictor(encoding="features+onehot+path", max_depth=4, learning_rate=0.03,
                          n_estimators=800, subsample=0.6, colsample_bytree=0.6),
             MLPEnsemblePredictor()]
-
-
-def default_weights(n_train: int = 0) -> list:
-    """Equal weights for :func:`default_members` (unequal ones gained < 0.003 tau when tuned)."""
-    return [1.0] * len(default_members(n_train))
