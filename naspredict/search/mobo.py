@@ -212,22 +212,10 @@ class MultiObjectiveBO(Strategy):
             self.ref_point = ref
         else:
             self.ref_point = None
-        if isinstance(log_transform, bool):
-            logs = [t for t, d in zip(self.targets, self.directions) if d == "min"] if log_transform else []
-        else:
-            logs = list(log_transform)
-            bad = [t for t in logs if t not in self.targets]
-            if bad:
-                raise ValueError(f"log_transform names {bad}, which are not targets ({self.targets})")
-        if isinstance(quantile_transform, bool):
-            quant = list(self.targets) if quantile_transform else []
-        else:
-            quant = list(quantile_transform)
-            bad = [t for t in quant if t not in self.targets]
-            if bad:
-                raise ValueError(f"quantile_transform names {bad}, which are not targets ({self.targets})")
-        self.quantile_mask = np.array([t in quant for t in self.targets])
-        self.log_mask = np.array([t in logs for t in self.targets]) & ~self.quantile_mask
+        minimised = [t for t, d in zip(self.targets, self.directions) if d == "min"]
+        quant = self._target_mask(quantile_transform, "quantile_transform", self.targets)
+        self.quantile_mask = quant
+        self.log_mask = self._target_mask(log_transform, "log_transform", minimised) & ~quant
         self._rank: dict[int, Any] = {}  # objective -> RankGauss fitted on this round's data
         self.n_initial = int(n_initial)
         self.clip_at_ref = bool(clip_at_ref)
@@ -250,6 +238,18 @@ class MultiObjectiveBO(Strategy):
         self._enc = make_encoding(encoding, self.space) if surrogate == "gp" else None
         self._pool: tuple | None = None
         self._dead: set[int] = set()  # pool rows known to be evaluated / pending / duplicates
+
+    def _target_mask(self, spec: bool | Sequence[str], what: str, when_true: Sequence[str]) -> np.ndarray:
+        """Boolean mask over the targets from ``True``/``False`` (``when_true`` / none) or a
+        list of target names."""
+        if isinstance(spec, bool):
+            names = list(when_true) if spec else []
+        else:
+            names = list(spec)
+            bad = [t for t in names if t not in self.targets]
+            if bad:
+                raise ValueError(f"{what} names {bad}, which are not targets ({self.targets})")
+        return np.array([t in names for t in self.targets])
 
     # -- candidates ------------------------------------------------------------------------------
     def _load_pool(self):
