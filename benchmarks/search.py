@@ -67,6 +67,10 @@ MULTI = {
     "mobo-gcn-blr-ref": ("mobo", {"surrogate": "gcn-blr", "protocol_ref": True, "refit_every": 20}),
     # both objectives modelled as rank normal scores (valid_perf has a long low tail)
     "mobo-qnehvi-quantile": ("mobo", {"acquisition": "qnehvi", "quantile_transform": True}),
+    # EHVI of the observed front with the GP's predictive (noise-inclusive) marginals
+    "mobo-ehvi": ("mobo", {"acquisition": "ehvi"}),
+    # first-order additive kernel (one shared lengthscale) instead of BoTorch's ARD default
+    "mobo-qnehvi-additive": ("mobo", {"acquisition": "qnehvi", "kernel": "additive"}),
     "random": ("random", {}),
     "nsga2": ("optuna", {"sampler": "nsga2"}),
     "tpe": ("optuna", {"sampler": "tpe"}),
