@@ -190,6 +190,9 @@ class MultiObjectiveBO(Strategy):
     kernel : ``"default"`` (BoTorch's ``SingleTaskGP`` kernel: RBF with one lengthscale per
         input column) or ``"additive"`` (:class:`~naspredict.search.kernels.FirstOrderAdditiveKernel`,
         a sum of per-column effects with one shared lengthscale), for the ``gp`` surrogate.
+        With ``"qnehvi"`` / ``"qnparego"`` the additive kernel is slow (BoTorch evaluates the
+        joint posterior of each candidate with every observed cell); it suits ``"ehvi"``, which
+        needs only the marginals.
     torch_threads : torch and BLAS threads during a proposal (restored afterwards; default 1: the
         matrices are small, and on a busy machine a thread pool makes them far slower --
         measured 2,000x for 12 x 51 products with 2 threads on 2 loaded cores).  ``None``
@@ -500,7 +503,7 @@ class MultiObjectiveBO(Strategy):
                                              if "outcome_transform" not in k})
             model.eval()
             tC = torch.as_tensor(Xc, dtype=torch.double)
-            mu, sd = _gp_marginals(model, tC, chunk=4096 if self.kernel == "default" else 256)
+            mu, sd = _gp_marginals(model, tC)
             if self.acquisition == "ehvi":  # predictive std of a new observation
                 noise = (model.likelihood.noise.reshape(-1) * model.outcome_transform.stdvs.reshape(-1) ** 2)
                 sd = np.sqrt(sd ** 2 + noise.detach().numpy()[None, :])
@@ -542,7 +545,9 @@ class MultiObjectiveBO(Strategy):
 
         from .kernels import FirstOrderAdditiveKernel
         batch = torch.Size([m])
-        return ScaleKernel(FirstOrderAdditiveKernel(batch_shape=batch), batch_shape=batch)
+        pool = self._load_pool()
+        levels = None if pool is None else [np.unique(c) for c in pool[2].T]
+        return ScaleKernel(FirstOrderAdditiveKernel(levels=levels, batch_shape=batch), batch_shape=batch)
 
     # GCN-BLR ---------------------------------------------------------------------------------------
     def _propose_gcn(self, archs, Y, ref, cands, q) -> list[int]:
