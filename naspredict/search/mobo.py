@@ -24,8 +24,8 @@ Acquisitions
     the same Monte-Carlo code as the ``gcn-blr`` surrogate.  qNEHVI instead integrates over
     the noise-free values of the observed points, so a lucky noisy observation does not raise
     its bar.  ``"ehvi"`` is about 3x faster per run on NAS-Bench-Graph, but reached less
-    hypervolume there (benchmarks/results/search_nbgraph.md: 0.790 against 0.823 of the true
-    hypervolume after 200 queries, 10 and 8 seeds).
+    hypervolume there (benchmarks/results/search_nbgraph.md: 0.790 against 0.816 of the true
+    hypervolume after 200 queries, 10 seeds each).
 
 Surrogates
 ----------
