@@ -39,7 +39,7 @@ class FirstOrderAdditiveKernel(Kernel):
 
     def __init__(self, levels: Sequence[np.ndarray] | None = None, **kwargs):
         super().__init__(**kwargs)
-        self._levels = None
+        self._n_cols = None  # columns of the levels path (None: direct formula)
         if levels is not None:
             lv = [np.unique(np.asarray(v, dtype=np.float64)) for v in levels]
             sizes = [len(v) for v in lv]
@@ -53,13 +53,13 @@ class FirstOrderAdditiveKernel(Kernel):
             for j, v in enumerate(lv):
                 mids[j, : len(v) - 1] = (v[1:] + v[:-1]) / 2
             self.register_buffer("_mids", torch.as_tensor(mids))
-            self._levels = len(lv)
+            self._n_cols = len(lv)
 
     def _onehot(self, x: torch.Tensor) -> torch.Tensor:
         """``... x n x d`` inputs -> ``... x n x W`` one-hot of each column's nearest level."""
         d = x.shape[-1]
-        if d != self._levels:
-            raise ValueError(f"kernel built for {self._levels} columns, got inputs with {d}")
+        if d != self._n_cols:
+            raise ValueError(f"kernel built for {self._n_cols} columns, got inputs with {d}")
         idx = (x.unsqueeze(-1) > self._mids.to(x)).sum(-1)  # ... x n x d, level index per column
         E = torch.zeros(*x.shape[:-1], self._values.numel(), dtype=x.dtype, device=x.device)
         return E.scatter_(-1, idx + self._offsets, 1.0)
@@ -68,7 +68,7 @@ class FirstOrderAdditiveKernel(Kernel):
         if diag:
             a, b = x1.div(self.lengthscale), x2.div(self.lengthscale)
             return torch.exp(-0.5 * (a - b) ** 2).mean(-1)
-        if self._levels is None:
+        if self._n_cols is None:
             a, b = x1.div(self.lengthscale), x2.div(self.lengthscale)
             return torch.exp(-0.5 * (a.unsqueeze(-2) - b.unsqueeze(-3)) ** 2).mean(-1)
         v = self._values.to(x1)

@@ -222,6 +222,7 @@ class MultiObjectiveBO(Strategy):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self.kernel = kernel
+        self._kernel_levels: list | None = None  # FirstOrderAdditiveKernel levels ([]: none)
         self.acquisition = acquisition
         self.surrogate = surrogate
         self.encoding = encoding
@@ -545,8 +546,10 @@ class MultiObjectiveBO(Strategy):
 
         from .kernels import FirstOrderAdditiveKernel
         batch = torch.Size([m])
-        pool = self._load_pool()
-        levels = None if pool is None else [np.unique(c) for c in pool[2].T]
+        if self._kernel_levels is None:  # each column's values over the pool, once per run
+            pool = self._load_pool()
+            self._kernel_levels = [] if pool is None else [np.unique(c) for c in pool[2].T]
+        levels = self._kernel_levels or None
         return ScaleKernel(FirstOrderAdditiveKernel(levels=levels, batch_shape=batch), batch_shape=batch)
 
     # GCN-BLR ---------------------------------------------------------------------------------------
