@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from .data.logged import write_frame
-from .evaluators.base import Result
+from .trials import Result
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data import Benchmark
-from .base import Result
+from ..trials import Result
 
 
 class TabularEvaluator:
@@ -40,22 +40,20 @@ class TabularEvaluator:
         self.curve = curve
         self.space = bench.space
 
-    def evaluate(self, arch: Any, fidelity: Any = None) -> Result:
+    def evaluate(self, arch: Any, fidelity=None, report=None) -> Result:
         try:
             rows = self.bench.rows_of(arch)
         except KeyError as err:
             if self.missing == "raise":
                 raise
-            return Result(status="failed", error=str(err))
+            return Result.failed(str(err))
         vals = {m: self.bench.query(arch, m) for m in self.metrics}
         cost = self.bench.query(arch, self.cost_column) if self.cost_column else 0.0
-        curve = None
+        curves = {}
         if self.curve is not None:
             c = self.bench.curves[self.curve][rows[0]]
-            curve = [float(v) for v in c[np.isfinite(c)]]
-            if fidelity is not None:
-                curve = curve[: int(fidelity)]
-        return Result(metrics=vals, curve=curve, cost=float(cost))
+            curves[self.curve] = [float(v) for v in c[np.isfinite(c)]]
+        return Result(metrics=vals, curves=curves, cost=float(cost))
 
 
 def as_evaluator(bench: Benchmark, metrics=None, **kw) -> TabularEvaluator:
