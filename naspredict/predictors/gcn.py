@@ -202,7 +202,7 @@ class _GCNBase(Predictor):
         bs = max(1, min(self.batch_size, n))
         seed = self._torch_seed() + (net is not None)
         gen = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):  # CPU only: leave CUDA untouched
             torch.manual_seed(seed)  # weight init and dropout
             if net is None:
                 net = _GCN(x.shape[-1], self.hidden, self.n_layers, self._head_layers,

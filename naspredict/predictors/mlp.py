@@ -63,8 +63,11 @@ class MLPEnsemblePredictor(Predictor):
         self.members_ = []
         n = len(t)
         for _ in range(self.n_members):
-            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-            net = self._net(X.shape[1])
+            # nn.Linear draws its initial weights from the global RNG: seed it per member inside
+            # fork_rng, which restores the caller's RNG state afterwards.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=gen)))
+                net = self._net(X.shape[1])
             opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs)
             for _ in range(self.epochs):

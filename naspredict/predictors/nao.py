@@ -217,29 +217,32 @@ class NAOPredictor(Predictor):
         per_epoch = int(np.ceil(n / bs))
         epochs = max(int(self.epochs), int(np.ceil(self.min_steps / per_epoch)))
         rng = self._rng()
-        torch.manual_seed(self._torch_seed())
-        self.nets_ = []
-        for _m in range(max(1, int(self.n_ensemble))):
-            net = _build_net(enc.vocab_size, enc.width, self.embedding_size, self.hidden_size,
-                             self.num_layers, self.mlp_hidden, self.dropout)
-            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            net.train()
-            for _ in range(epochs):
-                perm = torch.as_tensor(rng.permutation(n))
-                for b in range(per_epoch):
-                    idx = perm[b * bs:(b + 1) * bs]
-                    tok, tgt, wb = tokens[idx], target[idx], w[idx]
-                    z = net.encode(tok)
-                    mse = (wb * (net.predict(z) - tgt) ** 2).sum() / wb.sum().clamp_min(1e-12)
-                    logits = net.decode_logits(z, tok)
-                    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tok.reshape(-1))
-                    loss = self.trade_off * mse + (1.0 - self.trade_off) * ce
-                    opt.zero_grad()
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-                    opt.step()
-            net.eval()
-            self.nets_.append(net)
+        # weight init and dropout draw from the global RNG: seed it inside fork_rng, which
+        # restores the caller's RNG state afterwards
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._torch_seed())
+            self.nets_ = []
+            for _m in range(max(1, int(self.n_ensemble))):
+                net = _build_net(enc.vocab_size, enc.width, self.embedding_size, self.hidden_size,
+                                 self.num_layers, self.mlp_hidden, self.dropout)
+                opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+                net.train()
+                for _ in range(epochs):
+                    perm = torch.as_tensor(rng.permutation(n))
+                    for b in range(per_epoch):
+                        idx = perm[b * bs:(b + 1) * bs]
+                        tok, tgt, wb = tokens[idx], target[idx], w[idx]
+                        z = net.encode(tok)
+                        mse = (wb * (net.predict(z) - tgt) ** 2).sum() / wb.sum().clamp_min(1e-12)
+                        logits = net.decode_logits(z, tok)
+                        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tok.reshape(-1))
+                        loss = self.trade_off * mse + (1.0 - self.trade_off) * ce
+                        opt.zero_grad()
+                        loss.backward()
+                        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+                        opt.step()
+                net.eval()
+                self.nets_.append(net)
 
     def _raw_predict(self, tokens):
         """Standardised predictions, shape ``(n_ensemble, n)``."""
