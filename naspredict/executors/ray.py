@@ -1,0 +1,239 @@
+"""Ray: trials as Ray tasks on this machine or on a Ray cluster.
+
+Each trial is one Ray core task (no actors) with its own resources (``num_cpus``,
+``num_gpus``).  The evaluator is put into Ray's object store once at :meth:`RayExecutor.start`
+and each worker process deserialises it once (it is cached per worker), so a trial sends only
+``(arch, fidelity, report)``.  A worker process that dies is retried by Ray up to
+``max_retries`` times; a task that still fails becomes a ``failed`` trial naming the Ray
+error.  Exceptions raised by the evaluator are failed trials already in the worker.
+
+Needs ``ray`` (``pip install 'naspredict[ray]'``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from typing import Any, Mapping
+
+from ..trials import Fidelity, Reporter, Result, Trial
+from .base import Executor, execute_trial
+
+try:
+    import ray
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("the 'ray' executor needs Ray, which is not installed; install it with "
+                      "pip install 'naspredict[ray]' (or pip install ray), or use the 'local' "
+                      "process-pool executor") from err
+
+__all__ = ["RayExecutor"]
+
+# -- worker side (these globals live in Ray worker processes) ------------------------------------
+_EVALUATORS: dict[str, Any] = {}     # object-ref hex -> deserialised evaluator
+_TORCH_THREADS_SET = False
+
+
+def _set_torch_threads(n: int) -> None:
+    """Once per worker process: torch's intra-op threads = the trial's CPUs (if torch is in)."""
+    global _TORCH_THREADS_SET
+    if _TORCH_THREADS_SET:
+        return
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return  # not imported (yet); OMP_NUM_THREADS, which Ray sets per task, is its default
+    torch.set_num_threads(max(1, n))
+    _TORCH_THREADS_SET = True
+
+
+def _run_on_worker(boxed_ref: list, arch: Any, fidelity: Fidelity, report: Reporter | None,
+                   n_threads: int) -> Result:
+    """Ray task body.  ``boxed_ref`` is ``[ObjectRef]``: boxed so that Ray does not resolve it
+    for every task; it is fetched once per worker process and cached."""
+    ref = boxed_ref[0]
+    key = ref.hex()
+    evaluator = _EVALUATORS.get(key)
+    if evaluator is None:
+        evaluator = _EVALUATORS[key] = ray.get(ref)
+    _set_torch_threads(n_threads)
+    result = execute_trial(evaluator, arch, fidelity, report)
+    _set_torch_threads(n_threads)
+    return result
+
+
+_remote_run = ray.remote(_run_on_worker)
+
+
+# -- driver side --------------------------------------------------------------------------------
+class RayExecutor(Executor):
+    """Run each trial as a Ray task.
+
+    Parameters
+    ----------
+    n_workers : how many trials run at once.  Default: what the cluster holds,
+        ``min(cluster[r] // resources_per_trial[r])`` over the requested resources.  When
+        this executor starts Ray itself on this machine, ``n_workers * CPUs per trial`` CPUs
+        are given to it.
+    address : a running Ray cluster (``"auto"``, ``"ray://host:10001"``, ...).  ``None``
+        uses Ray if this process already initialised it, else starts a local Ray.
+    resources_per_trial : Ray resources of one trial: ``{"CPU": 1}`` (the default),
+        ``{"CPU": 4, "GPU": 1}``, or custom resource names.
+    max_retries : how often Ray reruns a task whose worker process died.
+    init_kwargs : extra ``ray.init`` arguments (override this executor's defaults).
+
+    Ray is shut down by :meth:`shutdown` only if this executor started it.
+
+    The evaluator must be serialisable by Ray (cloudpickle) and everything it needs importable
+    on the workers.
+    """
+
+    def __init__(self, n_workers: int | None = None, *, address: str | None = None,
+                 resources_per_trial: Mapping[str, float] | None = None, max_retries: int = 1,
+                 init_kwargs: Mapping[str, Any] | None = None):
+        super().__init__()
+        if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
+                                      or n_workers < 1):
+            raise ValueError(f"n_workers must be a positive integer or None (use the cluster's "
+                             f"capacity), got {n_workers!r}")
+        res = dict({"CPU": 1} if resources_per_trial is None else resources_per_trial)
+        for k, v in res.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"resources_per_trial[{k!r}] must be a number >= 0, got {v!r}")
+        if not any(v > 0 for v in res.values()):
+            raise ValueError(f"resources_per_trial must ask for some resource, e.g. {{'CPU': 1}}; got {res}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < -1:
+            raise ValueError(f"max_retries must be an integer >= 0 (or -1: retry forever), got {max_retries!r}")
+        self._requested_workers = n_workers
+        self.n_workers = n_workers or 0     # known at start() when taken from the cluster
+        self.address = address
+        self.resources_per_trial = res
+        self.max_retries = max_retries
+        self.init_kwargs = dict(init_kwargs or {})
+        self._owns_ray = False
+        self._evaluator_ref = None
+        self._refs: dict[Any, int] = {}      # ObjectRef -> trial id
+        self._options: dict[str, Any] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def _start(self, evaluator) -> None:
+        if self._evaluator_ref is not None:
+            raise RuntimeError("this RayExecutor is already started; shut it down first")
+        res = self.resources_per_trial
+        cpus = float(res.get("CPU", 0))
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
+                                  "configure_logging": True}
+            if self.address is not None:
+                kw["address"] = self.address
+            elif self._requested_workers is not None and cpus > 0:
+                kw["num_cpus"] = int(math.ceil(self._requested_workers * cpus))
+            kw.update(self.init_kwargs)
+            ray.init(**kw)
+            self._owns_ray = True
+        if self._requested_workers is None:
+            self.n_workers = self._cluster_capacity()
+        try:
+            self._evaluator_ref = ray.put(evaluator)
+        except Exception as err:
+            self._stop_ray()
+            raise TypeError(f"Ray cannot serialise the evaluator {type(evaluator).__name__} "
+                            f"({type(err).__name__}: {err}); make it picklable or use the 'serial' "
+                            f"executor") from err
+        options: dict[str, Any] = {"max_retries": self.max_retries, "num_cpus": cpus,
+                                   "num_gpus": float(res.get("GPU", 0))}
+        custom = {k: float(v) for k, v in res.items() if k not in ("CPU", "GPU")}
+        if custom:
+            options["resources"] = custom
+        self._options = options
+
+    def _cluster_capacity(self) -> int:
+        total = ray.cluster_resources()
+        fits = []
+        for name, need in self.resources_per_trial.items():
+            if need <= 0:
+                continue
+            have = float(total.get(name, 0.0))
+            if have < need:
+                raise RuntimeError(f"the Ray cluster has {have:g} {name}, less than one trial needs "
+                                   f"({need:g}); lower resources_per_trial or add {name} to the cluster")
+            fits.append(int(math.floor(have / need + 1e-9)))
+        return max(1, min(fits))
+
+    def _stop_ray(self) -> None:
+        if self._owns_ray and ray.is_initialized():
+            ray.shutdown()
+        self._owns_ray = False
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Release the trials' tasks; with ``wait=True`` running trials end first (their results
+        are dropped), with ``wait=False`` they are cancelled (their workers killed).  Ray itself
+        is shut down only if this executor started it."""
+        refs = list(self._refs)
+        self._refs.clear()
+        if refs and ray.is_initialized():
+            if wait:
+                ray.wait(refs, num_returns=len(refs), timeout=None)
+            else:
+                for ref in refs:
+                    try:
+                        ray.cancel(ref, force=True)
+                    except Exception:
+                        pass
+        self._evaluator_ref = None
+        self.evaluator = None
+        self._stop_ray()
+        super().shutdown(wait)
+
+    # -- trials --------------------------------------------------------------------------------
+    def submit(self, trial: Trial, report: Reporter | None = None) -> None:
+        """Launch ``trial`` as a Ray task with :attr:`resources_per_trial`."""
+        self._register(trial)
+        n_threads = max(1, int(self._options["num_cpus"]))
+        try:
+            ref = _remote_run.options(**self._options).remote(
+                [self._evaluator_ref], trial.arch, trial.fidelity, report, n_threads)
+        except Exception:
+            self._running.pop(trial.id, None)
+            raise
+        self._refs[ref] = trial.id
+
+    def poll(self, timeout: float | None = None) -> list[Trial]:
+        """Finished trials (any order): waits up to ``timeout`` seconds for one, then returns
+        every trial that is ready."""
+        if not self._refs:
+            return []
+        refs = list(self._refs)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        if not ready:
+            return []
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        done = []
+        for ref in ready:
+            tid = self._refs.pop(ref)
+            trial = self._running.pop(tid, None)
+            if trial is None:
+                continue  # cancelled
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayError as err:
+                result = Result.failed(
+                    f"Ray could not run this trial ({type(err).__name__}"
+                    f"{' after ' + str(self.max_retries) + ' retries' if self.max_retries else ''}): "
+                    f"{_first_lines(err)}", fidelity=trial.fidelity, info={"ray_error": type(err).__name__})
+            done.append(trial.finish(result))
+        return done
+
+    def cancel(self, trial_id: int) -> None:
+        """Forget ``trial_id`` and ask Ray to cancel its task (a running one is interrupted)."""
+        super().cancel(trial_id)
+        for ref, tid in list(self._refs.items()):
+            if tid == trial_id:
+                del self._refs[ref]
+                try:
+                    ray.cancel(ref, force=False)
+                except Exception:
+                    pass
+
+
+def _first_lines(err: Exception, n: int = 6) -> str:
+    lines = str(err).strip().splitlines()
+    return "\n".join(lines[:n]) + ("\n..." if len(lines) > n else "")
