@@ -1,6 +1,8 @@
 """Evaluators: where ground truth comes from (table lookup; real training)."""
 from .base import Evaluator, Result, evaluate_many
 from .delayed import DelayedEvaluator
-from .tabular import TabularEvaluator, as_evaluator
+from .multifidelity import MultiFidelityTableEvaluator, TableLevel, nb201_mf
+from .tabular import FidelitySpace, TabularEvaluator, as_evaluator
 
-__all__ = ["Evaluator", "Result", "evaluate_many", "TabularEvaluator", "as_evaluator", "DelayedEvaluator"]
+__all__ = ["Evaluator", "Result", "evaluate_many", "TabularEvaluator", "as_evaluator", "DelayedEvaluator",
+           "FidelitySpace", "MultiFidelityTableEvaluator", "TableLevel", "nb201_mf"]
