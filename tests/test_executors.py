@@ -149,6 +149,21 @@ def test_local_matches_serial_and_sends_evaluator_once(table, archs, serial_resu
     assert workers <= set(unpickled)
 
 
+def test_local_start_again_keeps_or_replaces_the_workers(table, archs, tmp_path):
+    log = tmp_path / "unpickled.txt"
+    ev = Scripted(table, unpickle_log=str(log))
+    with ProcessPoolExecutor(1) as ex:
+        ex.start(ev)
+        first = run_all(ex, archs[:2])
+        ex.start(ev)                      # the same evaluator (a second run): same worker
+        second = run_all(ex, archs[2:4])
+        assert len(log.read_text().split()) == 1
+        assert {t.result.info["worker"] for t in {**first, **second}.values()} == {first[0].result.info["worker"]}
+        ex.start(Scripted(table, raise_on={str(archs[0])}))   # another one: new workers hold it
+        again = run_all(ex, archs[:1])
+        assert again[0].state is TrialState.FAILED and "raised on purpose" in again[0].result.error
+
+
 def test_local_failures_out_of_order_and_dead_worker(table, archs):
     slow, fast, bad, killer = (str(a) for a in archs[:4])
     ev = Scripted(table, sleep={slow: 2.0}, raise_on={bad}, exit_on={killer})
@@ -217,6 +232,27 @@ def test_local_rejects_unpicklable_evaluator(table):
 
     with pytest.raises(TypeError, match="cannot be pickled"):
         ProcessPoolExecutor(1).start(Local())
+
+
+class FailsToLoad:
+    """Pickles in the driver, cannot be unpickled in a worker."""
+    space = None
+
+    def __init__(self):
+        self.state = "something to unpickle"   # (an empty __dict__ would skip __setstate__)
+
+    def __setstate__(self, state):
+        raise RuntimeError("this evaluator cannot load here")
+
+    def evaluate(self, arch, fidelity=None):
+        return Result({"x": 1.0})
+
+
+def test_local_worker_that_cannot_load_the_evaluator_fails_at_start():
+    ex = ProcessPoolExecutor(1)
+    with pytest.raises(RuntimeError, match="could not start(.|\n)*cannot load here"):
+        ex.start(FailsToLoad())
+    assert ex.evaluator is None and ex._pool is None
 
 
 def test_delayed_evaluator_sleeps_and_passes_through(table, archs):

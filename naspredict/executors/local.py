@@ -134,7 +134,8 @@ class ProcessPoolExecutor(Executor):
 
     The evaluator must be picklable (module-level classes and functions); it is pickled once
     at :meth:`start` and unpickled once in each worker process.  :meth:`start` returns once
-    every worker is up (a few seconds: each imports what the evaluator needs).  :meth:`cancel` forgets a
+    every worker is up (a few seconds: each imports what the evaluator needs); starting again
+    with the same evaluator object keeps the workers, another evaluator replaces them.  :meth:`cancel` forgets a
     trial at once, but a trial already running keeps its worker busy until it ends (a
     process pool cannot stop one task without killing its worker), so :attr:`free_slots`
     counts it until then.
@@ -159,6 +160,7 @@ class ProcessPoolExecutor(Executor):
         self.torch_threads = torch_threads
         self.start_timeout = float(start_timeout)
         self._payload: bytes | None = None
+        self._bound: Any = None                                 # the evaluator the workers hold
         self._pool: cf.ProcessPoolExecutor | None = None
         self._marker_dir: str | None = None
         self._futures: dict[cf.Future, tuple[int, str]] = {}   # future -> (trial id, token)
@@ -172,7 +174,13 @@ class ProcessPoolExecutor(Executor):
     # -- life cycle ---------------------------------------------------------------------------
     def _start(self, evaluator) -> None:
         if self._pool is not None:
-            raise RuntimeError("this ProcessPoolExecutor is already started; shut it down first")
+            if evaluator is self._bound:
+                return  # started again with the same evaluator (e.g. a second run): keep the workers
+            if self._running or self.free_slots < self.n_workers:
+                self.evaluator = self._bound
+                raise RuntimeError("cannot bind a new evaluator while trials are running; poll them "
+                                   "to the end or shut the executor down first")
+            self._close(wait=True)
         try:
             self._payload = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as err:
@@ -187,6 +195,7 @@ class ProcessPoolExecutor(Executor):
         except BaseException:
             self.shutdown(wait=False)
             raise
+        self._bound = evaluator
 
     def _warm_up(self) -> None:
         """Start every worker now and wait until each holds the evaluator (so the first
@@ -223,6 +232,11 @@ class ProcessPoolExecutor(Executor):
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers.  ``wait=True`` lets running trials end first (their results are
         dropped); ``wait=False`` kills the worker processes and returns at once."""
+        self._close(wait)
+        self.evaluator = None
+        super().shutdown(wait)
+
+    def _close(self, wait: bool) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             if wait:
@@ -238,9 +252,9 @@ class ProcessPoolExecutor(Executor):
         if self._marker_dir is not None:
             shutil.rmtree(self._marker_dir, ignore_errors=True)
             self._marker_dir = None
-        self.evaluator = None
         self._payload = None
-        super().shutdown(wait)
+        self._bound = None
+        self._running.clear()
 
     # -- trials --------------------------------------------------------------------------------
     @property

@@ -80,7 +80,8 @@ class RayExecutor(Executor):
     max_retries : how often Ray reruns a task whose worker process died.
     init_kwargs : extra ``ray.init`` arguments (override this executor's defaults).
 
-    Ray is shut down by :meth:`shutdown` only if this executor started it.
+    Ray is shut down by :meth:`shutdown` only if this executor started it.  Starting again
+    with the same evaluator object reuses it; another evaluator is put in its place.
 
     The evaluator must be serialisable by Ray (cloudpickle) and everything it needs importable
     on the workers.
@@ -110,13 +111,22 @@ class RayExecutor(Executor):
         self.init_kwargs = dict(init_kwargs or {})
         self._owns_ray = False
         self._evaluator_ref = None
+        self._bound: Any = None
         self._refs: dict[Any, int] = {}      # ObjectRef -> trial id
         self._options: dict[str, Any] = {}
 
     # -- life cycle ---------------------------------------------------------------------------
     def _start(self, evaluator) -> None:
-        if self._evaluator_ref is not None:
-            raise RuntimeError("this RayExecutor is already started; shut it down first")
+        if self._evaluator_ref is not None and ray.is_initialized():
+            if evaluator is self._bound:
+                return  # started again with the same evaluator (e.g. a second run)
+            if self._running:
+                self.evaluator = self._bound
+                raise RuntimeError("cannot bind a new evaluator while trials are running; poll them "
+                                   "to the end or shut the executor down first")
+            self._evaluator_ref = ray.put(evaluator)
+            self._bound = evaluator
+            return
         res = self.resources_per_trial
         cpus = float(res.get("CPU", 0))
         if not ray.is_initialized():
@@ -138,6 +148,7 @@ class RayExecutor(Executor):
             raise TypeError(f"Ray cannot serialise the evaluator {type(evaluator).__name__} "
                             f"({type(err).__name__}: {err}); make it picklable or use the 'serial' "
                             f"executor") from err
+        self._bound = evaluator
         options: dict[str, Any] = {"max_retries": self.max_retries, "num_cpus": cpus,
                                    "num_gpus": float(res.get("GPU", 0))}
         custom = {k: float(v) for k, v in res.items() if k not in ("CPU", "GPU")}
@@ -179,6 +190,7 @@ class RayExecutor(Executor):
                     except Exception:
                         pass
         self._evaluator_ref = None
+        self._bound = None
         self.evaluator = None
         self._stop_ray()
         super().shutdown(wait)
