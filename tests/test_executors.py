@@ -337,6 +337,13 @@ def test_ray_failures_and_out_of_order(ray_local, table, archs):
     assert done[2].state is TrialState.FAILED and "raised on purpose" in done[2].result.error
 
 
+def test_ray_worker_that_cannot_load_the_evaluator_fails_at_start(ray_local):
+    ex = ray_executor()
+    with pytest.raises(RuntimeError, match="could not load the evaluator(.|\n)*cannot load here"):
+        ex.start(FailsToLoad())
+    assert ex.evaluator is None and ray_local.is_initialized()
+
+
 def test_ray_retries_a_dead_worker(ray_local, table, archs, tmp_path):
     killer = str(archs[0])
     ev = Scripted(table, exit_on={killer}, exit_once=str(tmp_path / "died"))

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import pickle
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from concurrent.futures.process import BrokenProcessPool
@@ -73,6 +75,7 @@ def _init_worker(payload: bytes, torch_threads: int | None, marker_dir: str) -> 
         # evaluator is unpickled so that numpy/torch imported by it start with these threads.
         for var in _THREAD_ENV_VARS:
             os.environ[var] = str(torch_threads)
+    _exit_with_parent()
     try:
         _EVALUATOR = pickle.loads(payload)
         _apply_torch_threads()
@@ -81,6 +84,20 @@ def _init_worker(payload: bytes, torch_threads: int | None, marker_dir: str) -> 
         with open(os.path.join(marker_dir, _INIT_ERROR), "a") as fh:
             fh.write(traceback.format_exc())
         raise
+
+
+def _exit_with_parent() -> None:
+    """End this worker as soon as the driver dies (e.g. ``kill -9``): a pool worker left
+    behind would otherwise wait for work forever."""
+    parent = mp.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch(sentinel=parent.sentinel):
+        mp.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="naspredict-parent-watch", daemon=True).start()
 
 
 def _wait_for_all(n: int, deadline: float) -> int:

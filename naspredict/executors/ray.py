@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
+import time
 from typing import Any, Mapping
 
 from ..trials import Fidelity, Reporter, Result, Trial
-from .base import Executor, execute_trial
+from .base import Executor, execute_trial, worker_name
 
 try:
     import ray
@@ -45,22 +47,43 @@ def _set_torch_threads(n: int) -> None:
     _TORCH_THREADS_SET = True
 
 
-def _run_on_worker(boxed_ref: list, arch: Any, fidelity: Fidelity, report: Reporter | None,
-                   n_threads: int) -> Result:
-    """Ray task body.  ``boxed_ref`` is ``[ObjectRef]``: boxed so that Ray does not resolve it
-    for every task; it is fetched once per worker process and cached."""
+_MAX_CACHED = 4   # evaluators kept per worker (several executors may share a cluster)
+
+
+def _evaluator_of(boxed_ref: list):
+    """The evaluator behind ``boxed_ref`` (``[ObjectRef]``, boxed so that Ray does not resolve
+    it for every task): fetched once per worker process, then cached."""
     ref = boxed_ref[0]
     key = ref.hex()
     evaluator = _EVALUATORS.get(key)
     if evaluator is None:
+        while len(_EVALUATORS) >= _MAX_CACHED:
+            _EVALUATORS.pop(next(iter(_EVALUATORS)))
         evaluator = _EVALUATORS[key] = ray.get(ref)
+    return evaluator
+
+
+def _run_on_worker(boxed_ref: list, arch: Any, fidelity: Fidelity, report: Reporter | None,
+                   n_threads: int) -> Result:
+    """Ray task body: one trial with the cached evaluator."""
+    evaluator = _evaluator_of(boxed_ref)
     _set_torch_threads(n_threads)
     result = execute_trial(evaluator, arch, fidelity, report)
     _set_torch_threads(n_threads)
     return result
 
 
+def _warm_worker(boxed_ref: list, n_threads: int, hold_s: float) -> str:
+    """Warm-up task: load the evaluator into this worker, then hold it a moment so the other
+    warm-up tasks land on other workers."""
+    _evaluator_of(boxed_ref)
+    _set_torch_threads(n_threads)
+    time.sleep(hold_s)
+    return worker_name()
+
+
 _remote_run = ray.remote(_run_on_worker)
+_remote_warm = ray.remote(_warm_worker)
 
 
 # -- driver side --------------------------------------------------------------------------------
@@ -79,6 +102,9 @@ class RayExecutor(Executor):
         ``{"CPU": 4, "GPU": 1}``, or custom resource names.
     max_retries : how often Ray reruns a task whose worker process died.
     init_kwargs : extra ``ray.init`` arguments (override this executor's defaults).
+    warm_start : at :meth:`start`, start ``n_workers`` worker processes and load the evaluator
+        into each (waiting up to ``start_timeout`` seconds), so the first trials do not pay
+        for worker start-up; a worker that cannot load the evaluator is then an error at start.
 
     Ray is shut down by :meth:`shutdown` only if this executor started it.  Starting again
     with the same evaluator object reuses it; another evaluator is put in its place.
@@ -89,7 +115,8 @@ class RayExecutor(Executor):
 
     def __init__(self, n_workers: int | None = None, *, address: str | None = None,
                  resources_per_trial: Mapping[str, float] | None = None, max_retries: int = 1,
-                 init_kwargs: Mapping[str, Any] | None = None):
+                 init_kwargs: Mapping[str, Any] | None = None, warm_start: bool = True,
+                 start_timeout: float = 60.0):
         super().__init__()
         if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
                                       or n_workers < 1):
@@ -109,6 +136,8 @@ class RayExecutor(Executor):
         self.resources_per_trial = res
         self.max_retries = max_retries
         self.init_kwargs = dict(init_kwargs or {})
+        self.warm_start = bool(warm_start)
+        self.start_timeout = float(start_timeout)
         self._owns_ray = False
         self._evaluator_ref = None
         self._bound: Any = None
@@ -126,6 +155,8 @@ class RayExecutor(Executor):
                                    "to the end or shut the executor down first")
             self._evaluator_ref = ray.put(evaluator)
             self._bound = evaluator
+            if self.warm_start:
+                self._warm_up()
             return
         res = self.resources_per_trial
         cpus = float(res.get("CPU", 0))
@@ -144,7 +175,7 @@ class RayExecutor(Executor):
         try:
             self._evaluator_ref = ray.put(evaluator)
         except Exception as err:
-            self._stop_ray()
+            self._fail_start()
             raise TypeError(f"Ray cannot serialise the evaluator {type(evaluator).__name__} "
                             f"({type(err).__name__}: {err}); make it picklable or use the 'serial' "
                             f"executor") from err
@@ -155,6 +186,31 @@ class RayExecutor(Executor):
         if custom:
             options["resources"] = custom
         self._options = options
+        if self.warm_start:
+            self._warm_up()
+
+    def _fail_start(self) -> None:
+        self._evaluator_ref = None
+        self._bound = None
+        self.evaluator = None
+        self._stop_ray()
+
+    def _warm_up(self) -> None:
+        """Start ``n_workers`` worker processes and load the evaluator into each, so the first
+        trials do not pay for it.  Waits at most ``start_timeout`` seconds (on a busy cluster
+        the warm-up tasks simply run later)."""
+        n_threads = max(1, int(self._options["num_cpus"]))
+        refs = [_remote_warm.options(**self._options).remote([self._evaluator_ref], n_threads, 0.3)
+                for _ in range(self.n_workers)]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=self.start_timeout)
+        for ref in ready:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError as err:
+                self._fail_start()
+                raise RuntimeError(f"a Ray worker could not load the evaluator: {_describe(err)}\n"
+                                   f"Everything the evaluator needs must be importable on the workers "
+                                   f"(install the packages there, or pass a runtime_env in init_kwargs)") from err
 
     def _cluster_capacity(self) -> int:
         total = ray.cluster_resources()
@@ -230,7 +286,7 @@ class RayExecutor(Executor):
                 result = Result.failed(
                     f"Ray could not run this trial ({type(err).__name__}"
                     f"{' after ' + str(self.max_retries) + ' retries' if self.max_retries else ''}): "
-                    f"{_first_lines(err)}", fidelity=trial.fidelity, info={"ray_error": type(err).__name__})
+                    f"{_describe(err)}", fidelity=trial.fidelity, info={"ray_error": type(err).__name__})
             done.append(trial.finish(result))
         return done
 
@@ -246,6 +302,18 @@ class RayExecutor(Executor):
                     pass
 
 
-def _first_lines(err: Exception, n: int = 6) -> str:
-    lines = str(err).strip().splitlines()
-    return "\n".join(lines[:n]) + ("\n..." if len(lines) > n else "")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _describe(err: BaseException, n: int = 8) -> str:
+    """The root of a Ray error in a few lines: the innermost cause Ray wraps (the exception
+    raised in the worker), else the last lines of Ray's message."""
+    seen = set()
+    while getattr(err, "cause", None) is not None and id(err) not in seen:
+        seen.add(id(err))
+        err = err.cause
+    text = _ANSI.sub("", str(err)).strip()
+    lines = text.splitlines()
+    if len(lines) > n:
+        text = "...\n" + "\n".join(lines[-n:])
+    return f"{type(err).__name__}: {text}"
