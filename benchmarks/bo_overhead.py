@@ -26,6 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from naspredict.trials import Trial
 from naspredict import data  # noqa: E402
 from naspredict.evaluators import as_evaluator  # noqa: E402
 from naspredict.search import make_strategy  # noqa: E402
@@ -40,7 +41,7 @@ def one_surrogate(bench, predictor: str, repeats: int, n_obs: int = 200) -> dict
         s = make_strategy("bo", bench.space, "baseline_accuracy", "max", seed=r, predictor=predictor,
                           local_radius=0)
         archs = s.sample_new(n_obs)
-        s.tell(archs, [ev.evaluate(a) for a in archs])
+        s.tell([Trial(i, a).finish(ev.evaluate(a)) for i, a in enumerate(archs)])
         obs_archs, obs_y = s.observed()
         n_scored = len(s._candidates(obs_archs, obs_y[:, 0]))
         t0 = time.perf_counter()

@@ -109,11 +109,11 @@ def test_bo_batches_are_distinct_and_new(nb201, evaluator, batch, predictor, par
                       predictor_params=params, batch=batch, n_initial=8, max_enumerate=0,
                       n_candidates=200, ts_pool=100)
     first = s.ask(8)
-    s.tell(first, [evaluator.evaluate(a) for a in first])
-    batch_archs = s.ask(4)
+    s.tell([p.trial(evaluator.evaluate(p.arch)) for p in first])
+    batch_archs = [p.arch for p in s.ask(4)]
     keys = {s.key(a) for a in batch_archs}
     assert len(batch_archs) == 4 and len(keys) == 4
-    assert not keys & {s.key(a) for a in first}
+    assert not keys & {s.key(p.arch) for p in first}
 
 
 def test_bo_enumerated_pool_excludes_seen(nb201, evaluator):
@@ -123,7 +123,7 @@ def test_bo_enumerated_pool_excludes_seen(nb201, evaluator):
     pool = enumerated_pool(nb201.space, nb201.space.canonical, 50_000)
     assert pool is not None and len(set(pool[1])) == len(pool[0])
     first = s.ask(5)
-    s.tell(first, [evaluator.evaluate(a) for a in first])
+    s.tell([p.trial(evaluator.evaluate(p.arch)) for p in first])
     archs, vals = s.observed()
     cands = s._candidates(archs, vals[:, 0])
     assert len(cands) == len(pool[0]) - 5
@@ -134,7 +134,7 @@ def test_bo_trust_region_candidates(nb201, evaluator):
                       predictor_params={"n_estimators": 10}, n_initial=5, local_radius=1,
                       local_parents=2, local_random=7)
     first = s.ask(5)
-    s.tell(first, [evaluator.evaluate(a) for a in first])
+    s.tell([p.trial(evaluator.evaluate(p.arch)) for p in first])
     archs, vals = s.observed()
     cands = s._candidates(archs, vals[:, 0])
     keys = [s.key(a) for a in cands]

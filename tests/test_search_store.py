@@ -18,15 +18,21 @@ from naspredict.store import ResultsStore
 def test_store_round_trip(tmp_path):
     with ResultsStore(tmp_path / "r.db") as st:
         run = st.create_run("a", "nb201", {"strategy": "random"})
-        st.add(run, "x", Result({"acc": 1.5}, curve=[1.0, 1.5], cost=2.0))
-        st.add(run, "y", Result(status="failed", error="boom"))
+        st.add(run, "x", Result({"acc": 1.5, "lat": float("nan")}, curves={"val": [1.0, 1.5]}, cost=2.0,
+                                info={"params": 12}))
+        st.add(run, "y", Result.failed("boom"))
         got = list(st.evaluations(run))
         assert [a for a, _ in got] == ["x", "y"]
-        assert got[0][1].metrics == {"acc": 1.5} and got[0][1].curve == [1.0, 1.5]
-        assert got[1][1].status == "failed"
+        r = got[0][1]
+        assert r.metrics["acc"] == 1.5 and np.isnan(r.metrics["lat"]) and r.curves == {"val": [1.0, 1.5]}
+        assert r.cost == 2.0 and r.info["params"] == 12 and r.ok
+        assert got[1][1].state.value == "failed" and got[1][1].error == "boom"
+        assert st.intermediate(run, 0)["val"].tolist() == [1.0, 1.5]
         with pytest.raises(ValueError, match="already exists"):
             st.create_run("a", "nb201", {})
-        assert st.runs()["evaluations"].tolist() == [2]
+        runs = st.runs()
+        assert runs["evaluations"].tolist() == [2]
+        assert runs[["complete", "failed", "pruned", "running"]].values.tolist() == [[1, 1, 0, 0]]
 
 
 def test_tabular_evaluator(nb201):
@@ -55,7 +61,7 @@ def test_resume_in_process(nb201, tmp_path):
         space = nb201.space
         calls = 0
 
-        def evaluate(self, arch, fidelity=None):
+        def evaluate(self, arch, fidelity=None, report=None):
             Counting.calls += 1
             return ev.evaluate(arch)
 
@@ -68,7 +74,7 @@ def test_resume_in_process(nb201, tmp_path):
 def _count(db):
     try:
         con = sqlite3.connect(db, timeout=5)
-        n = con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        n = con.execute("SELECT COUNT(*) FROM trials WHERE state = 'complete'").fetchone()[0]
         con.close()
         return n
     except sqlite3.OperationalError:

@@ -79,10 +79,11 @@ def test_rl_rejects_unsupported_space():
 
 def test_rl_nbgraph_proposes_benchmark_cells():
     strategy = make_strategy("rl", "nbgraph", "perf", "max", 0)
-    archs = strategy.ask(20)
-    assert len(archs) == 20
-    for a in archs:
-        strategy.space.validate(a)  # a benchmark representative, not a raw token sequence
+    proposals = strategy.ask(20)
+    assert len(proposals) == 20
+    for p in proposals:
+        assert p.fidelity.is_full
+        strategy.space.validate(p.arch)  # a benchmark representative, not a raw token sequence
 
 
 def test_local_search_variants_validate():

@@ -41,6 +41,11 @@ def _format(path: Path, fmt: str | None) -> str:
                          f"suffix, or pass fmt=") from None
 
 
+#: text columns the results store writes beside the metrics (trial number, fidelity key,
+#: state); they are not metrics and are left out when reading.
+BOOKKEEPING_COLUMNS = ("trial", "fidelity", "state")
+
+
 def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better=None,
                  arch_column: str = "arch", curve_column: str = "curve", fmt: str | None = None,
                  on_bad_arch: str = "raise", name: str | None = None) -> Benchmark:
@@ -87,6 +92,14 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
         df = df.iloc[keep].reset_index(drop=True)
 
     curves = {}
+    if "curves" in df.columns:  # named curves, as the store exports them
+        dicts = [json.loads(c) if isinstance(c, str) else (c if isinstance(c, dict) else {})
+                 for c in df["curves"]]
+        for cname in sorted({k for d in dicts for k in d}):
+            curves[cname] = pad_curves([[np.nan if v is None else v for v in (d.get(cname) or [])]
+                                        for d in dicts])
+        df = df.drop(columns=["curves"])
+    df = df.drop(columns=[c for c in BOOKKEEPING_COLUMNS if c in df.columns])
     if curve_column in df.columns:
         raw = [json.loads(c) if isinstance(c, str) else ([] if c is None else list(c))
                for c in df[curve_column]]
@@ -128,6 +141,9 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, fmt: str | None = None) -
     path = Path(path)
     fmt = _format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if "curves" in df.columns:  # named curves: JSON text in every format (keys vary by row)
+        df = df.copy()
+        df["curves"] = [json.dumps(c or {}) for c in df["curves"]]
     if fmt == "csv":
         df = df.copy()
         if "curve" in df.columns:

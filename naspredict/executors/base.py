@@ -1,10 +1,9 @@
 """Executor contract, the worker-side call, and the in-process executors.
 
-An executor stands between the run loop and an evaluator: the loop :meth:`~Executor.start`\\ s
-it with the evaluator (sent once per worker), :meth:`~Executor.submit`\\ s trials while
-:attr:`~Executor.free_slots` is positive and :meth:`~Executor.poll`\\ s for finished ones,
-which may arrive in any order.  Executors never write the store and never import ``search``:
-workers return :class:`~naspredict.trials.Result`\\ s, the driver records them.
+An executor stands between the run loop and an evaluator.  The loop calls ``start(evaluator)``
+once (the evaluator is sent to each worker once), ``submit(trial)`` while ``free_slots`` is
+positive, and ``poll()`` for finished trials, which may arrive in any order.  Executors never
+write the store and never import ``search``: workers return results, the driver records them.
 
 Every executor turns an exception raised by the evaluator into a ``failed`` trial with the
 reason (the run goes on); only the driver's own errors stop a run.

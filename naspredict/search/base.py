@@ -1,25 +1,49 @@
-"""Strategy contract: ask/tell, plus ``run(evaluator, budget)`` with a resumable store.
+"""Strategy contract: ask/tell on trials, with a state that survives a restart.
 
-A strategy never proposes an architecture whose canonical form (``space.canonical``) it has
-already evaluated or is waiting on.  Every strategy takes a ``seed``; the same seed gives the
-same trace on the same evaluator.
+* :meth:`Strategy.ask` ``(n)`` returns ``n`` proposals (:class:`Proposal`) ``(arch, fidelity)``;
+* :meth:`Strategy.tell` takes finished trials (:class:`~naspredict.trials.Trial`) in any order,
+  one at a time or many, complete, pruned or failed;
+* :meth:`Strategy.state_dict` / :meth:`Strategy.load_state_dict` capture everything the
+  strategy has learned (random state included), so a resumed run continues exactly where it
+  stopped.
+
+A trial's identity is ``(space.canonical(arch), fidelity)``: a strategy never proposes a pair
+that is done or pending (it may propose an evaluated arch again at another fidelity).  Every
+strategy takes a ``seed``; the same seed gives the same trace on the same evaluator.
+The run loop itself lives in :mod:`naspredict.search.loop`; :meth:`Strategy.run` is a thin
+wrapper around it.
 """
 from __future__ import annotations
 
+import pickle
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from ..evaluators.base import Evaluator, Result
 from ..spaces import SearchSpace, get_space
+from ..trials import FULL, Fidelity, Result, Trial
 
 
 def _as_list(x) -> list:
     return [x] if isinstance(x, str) else list(x)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What :meth:`Strategy.ask` returns: an architecture and the fidelity to evaluate it at."""
+
+    arch: Any
+    fidelity: Fidelity = FULL
+
+    def trial(self, result: Result | None = None, id: int | None = None) -> Trial:
+        """A :class:`~naspredict.trials.Trial` of this proposal, finished with ``result``
+        when one is given (handy when driving ask/tell by hand)."""
+        t = Trial(id, self.arch, self.fidelity)
+        return t if result is None else t.finish(result)
 
 
 class Strategy(ABC):
@@ -32,17 +56,27 @@ class Strategy(ABC):
     direction : ``"max"`` / ``"min"``, one per target (a single value applies to all).
     seed : random seed.
 
-    Subclasses implement ``_propose(n) -> list of archs`` and may override ``_update``
-    (called by :meth:`tell` with the new (arch, result) pairs).
+    Subclasses implement ``_propose(n) -> list of archs (or Proposals)`` and may override
+    ``_update`` (called by :meth:`tell` with the new ``(arch, result)`` pairs).  Attributes
+    named in ``_transient`` (caches, read-only tables rebuilt by ``__init__``) are left out of
+    :meth:`state_dict`; everything else set on the instance is its state.
+
+    >>> s = make_strategy("evolution", "nb201", "baseline_accuracy", seed=0)
+    >>> props = s.ask(2)
+    >>> s.tell([p.trial(evaluator.evaluate(p.arch, p.fidelity)) for p in props])
     """
 
     #: how many objectives the strategy can handle (1 for single-objective ones).
     max_objectives: int = 1
+    #: instance attributes that are not state (rebuilt by ``__init__``; merged over the MRO).
+    _transient: tuple[str, ...] = ("space", "_key_cache")
 
     def __init__(self, space: str | SearchSpace, target: str | Sequence[str] = "accuracy",
                  direction: str | Sequence[str] = "max", seed: int = 0):
         self.space = get_space(space) if isinstance(space, str) else space
         self.targets = _as_list(target)
+        if not self.targets:
+            raise ValueError("give at least one target metric")
         dirs = _as_list(direction)
         if len(dirs) == 1:
             dirs = dirs * len(self.targets)
@@ -58,23 +92,35 @@ class Strategy(ABC):
         self.rng = np.random.default_rng(seed)
         self.history: list[tuple[Any, Result]] = []
         self._seen: set[str] = set()
-        self._pending: set[str] = set()
+        self._pending: dict[str, Proposal] = {}
+        self._key_cache: dict = {}
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def key(self, arch) -> str:
         """Canonical form of ``arch`` (cached: proposal steps ask for it often)."""
-        cache = self.__dict__.setdefault("_key_cache", {})
-        k = cache.get(arch)
+        k = self._key_cache.get(arch)
         if k is None:
-            k = cache[arch] = self.space.canonical(arch)
+            k = self._key_cache[arch] = self.space.canonical(arch)
         return k
 
-    def is_new(self, arch) -> bool:
+    def trial_key(self, arch, fidelity: Fidelity = FULL) -> str:
+        """Identity of an (arch, fidelity) pair: the canonical form, plus ``@fidelity`` when
+        it is not the full one (so full-fidelity keys are plain canonical forms)."""
         k = self.key(arch)
+        return k if fidelity.is_full else f"{k}@{fidelity.key()}"
+
+    def is_new(self, arch, fidelity: Fidelity = FULL) -> bool:
+        """True when ``(arch, fidelity)`` is neither done nor pending."""
+        k = self.trial_key(arch, fidelity)
         return k not in self._seen and k not in self._pending
 
+    def pending(self) -> list[Proposal]:
+        """Proposals asked and not yet told, oldest first."""
+        return list(self._pending.values())
+
     def signed(self, result: Result) -> np.ndarray | None:
-        """Objective values turned into "higher is better"; ``None`` for a failed result."""
+        """Objective values turned into "higher is better"; ``None`` for a failed or pruned
+        result."""
         if not result.ok:
             return None
         try:
@@ -85,10 +131,11 @@ class Strategy(ABC):
         return None if not np.isfinite(vals).all() else vals * self.signs
 
     def observed(self) -> tuple[list, np.ndarray]:
-        """Archs with ok results and their signed objective values ``(n, n_objectives)``."""
+        """Archs with complete full-fidelity results and their signed objective values
+        ``(n, n_objectives)``."""
         archs, vals = [], []
         for a, r in self.history:
-            v = self.signed(r)
+            v = self.signed(r) if r.fidelity.is_full else None
             if v is not None:
                 archs.append(a)
                 vals.append(v)
@@ -116,98 +163,120 @@ class Strategy(ABC):
         return out
 
     # -- ask / tell ----------------------------------------------------------------------------
-    def ask(self, n: int = 1) -> list:
-        """Propose ``n`` new architectures (never one already evaluated or pending)."""
-        proposed = self._propose(n)
-        out, keys = [], set()
-        for a in proposed:
-            k = self.key(self.space.validate(a))
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """Propose ``n`` new ``(arch, fidelity)`` pairs, never one that is done or pending
+        (fewer only when the space is exhausted)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"ask(n) needs a positive integer n, got {n!r}")
+        out: list[Proposal] = []
+        keys: set[str] = set()
+        for p in self._propose(int(n)):
+            if not isinstance(p, Proposal):
+                p = Proposal(p)
+            k = self.trial_key(self.space.validate(p.arch), p.fidelity)
             if k not in keys and k not in self._seen and k not in self._pending:
-                out.append(a)
+                out.append(p)
                 keys.add(k)
             if len(out) == n:
                 break
         if len(out) < n:  # a strategy came up short: top up with random new archs
             for a in self.sample_new(n - len(out)):
                 if self.key(a) not in keys:
-                    out.append(a)
+                    out.append(Proposal(a))
                     keys.add(self.key(a))
-        self._pending |= keys
+        for p in out:
+            self._pending[self.trial_key(p.arch, p.fidelity)] = p
         return out
 
-    def tell(self, archs: Sequence[Any], results: Sequence[Result]) -> None:
-        """Report results for archs (usually those from :meth:`ask`)."""
-        if len(archs) != len(results):
-            raise ValueError(f"tell got {len(archs)} archs but {len(results)} results")
+    def tell(self, trials: Trial | Sequence[Trial], results: Sequence[Result] | None = None) -> None:
+        """Report finished trials (usually of proposals from :meth:`ask`), in any order.
+
+        ``tell(archs, results)`` (two lists) is the deprecated form of earlier versions.
+        """
+        if results is not None:
+            warnings.warn("tell(archs, results) is deprecated; pass finished trials: "
+                          "tell([proposal.trial(result), ...])", DeprecationWarning, stacklevel=2)
+            archs = list(trials)
+            results = list(results)
+            if len(archs) != len(results):
+                raise ValueError(f"tell got {len(archs)} archs but {len(results)} results")
+            trials = [Trial(None, a, getattr(r, "fidelity", FULL)).finish(r) for a, r in zip(archs, results)]
+        if isinstance(trials, Trial):
+            trials = [trials]
+        trials = list(trials)
+        for t in trials:
+            if not isinstance(t, Trial):
+                raise TypeError(f"tell() takes finished Trials, got {type(t).__name__}; build them with "
+                                f"proposal.trial(Result(metrics={{...}})) or Trial(id, arch).finish(result)")
+            if not isinstance(t.result, Result) or not t.state.finished:
+                raise ValueError(f"trial {t.id} of {self.space.to_str(t.arch)} has no result yet; "
+                                 f"finish it with trial.finish(Result(...)) before telling it")
         pairs = []
-        for a, r in zip(archs, results):
-            k = self.key(a)
-            self._pending.discard(k)
+        for t in trials:
+            k = self.trial_key(t.arch, t.fidelity)
+            self._pending.pop(k, None)
             self._seen.add(k)
-            self.history.append((a, r))
-            pairs.append((a, r))
+            self.history.append((t.arch, t.result))
+            pairs.append((t.arch, t.result))
         self._update(pairs)
 
     @abstractmethod
     def _propose(self, n: int) -> list:
-        """Return up to ``n`` candidate archs (the base class filters repeats)."""
+        """Return up to ``n`` candidate archs or Proposals (the base class filters repeats)."""
 
     def _update(self, pairs: list[tuple[Any, Result]]) -> None:
         """Learn from new results (default: nothing beyond the history)."""
 
-    # -- the loop ------------------------------------------------------------------------------
-    def run(self, evaluator: Evaluator, budget: int, *, batch_size: int = 1, store=None,
-            run_name: str | None = None, resume: bool = False, config: dict | None = None,
-            progress: bool = True, callback: Callable[["Strategy"], None] | None = None,
-            stop_when: Callable[["Strategy"], bool] | None = None) -> "SearchTrace":
-        """Ask, evaluate and tell until ``budget`` evaluations are done.
+    # -- state -----------------------------------------------------------------------------------
+    @classmethod
+    def _transient_names(cls) -> set[str]:
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            names.update(getattr(klass, "_transient", ()))
+        return names
 
-        With a :class:`~naspredict.store.ResultsStore`, each evaluation is committed as it
-        completes; ``resume=True`` replays the stored evaluations of ``run_name`` first and
-        evaluates only what is missing.  ``stop_when(strategy)`` ends the run early when it
-        returns True (checked after each round).
-        """
-        if budget < 1:
-            raise ValueError("budget must be at least 1")
-        run_id = None
-        if store is not None:
-            run_name = run_name or f"{type(self).__name__.lower()}-{self.seed}"
-            info = store.get_run(run_name)
-            if info is not None and not resume:
-                raise ValueError(f"run {run_name!r} already exists in {store.path}; resume it or pick a new name")
-            if info is None:
-                cfg = {"strategy": type(self).__name__, "targets": self.targets,
-                       "directions": self.directions, "seed": self.seed, "budget": budget, **(config or {})}
-                run_id = store.create_run(run_name, self.space.name, cfg)
-            else:
-                run_id = info["run_id"]
-                if info["space"] != self.space.name:
-                    raise ValueError(f"run {run_name!r} is in space {info['space']}, not {self.space.name}")
-                stored = list(store.evaluations(run_id))
-                if stored:
-                    self.tell([self.space.from_str(s) for s, _ in stored], [r for _, r in stored])
-        bar = tqdm(total=budget, initial=min(len(self.history), budget), disable=not progress,
-                   desc=f"{type(self).__name__}")
-        while len(self.history) < budget:
-            n = min(batch_size, budget - len(self.history))
-            archs = self.ask(n)
-            if not archs:
-                break  # the space is exhausted
-            results = []
-            for a in archs:
-                r = evaluator.evaluate(a)
-                if store is not None:
-                    store.add(run_id, self.space.to_str(a), r)
-                results.append(r)
-            self.tell(archs, results)
-            bar.update(len(archs))
-            bar.set_postfix_str(self.progress_text())
-            if callback is not None:
-                callback(self)
-            if stop_when is not None and stop_when(self):
-                break
-        bar.close()
-        return SearchTrace.from_strategy(self)
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the strategy has learned: history, pending proposals, models and random
+        state (``_transient`` caches excluded).  Like ``torch``'s, the values are references;
+        :meth:`load_state_dict` copies them.  The run loop pickles it after every ask and tell."""
+        skip = self._transient_names()
+        state = {k: v for k, v in vars(self).items() if k not in skip}
+        return {"__strategy__": type(self).__qualname__, "attrs": state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` into a strategy built with the same parameters."""
+        if not isinstance(state, dict) or "attrs" not in state:
+            raise ValueError("load_state_dict needs a dict from Strategy.state_dict()")
+        if state.get("__strategy__") != type(self).__qualname__:
+            raise ValueError(f"this state belongs to a {state.get('__strategy__')} strategy, "
+                             f"not {type(self).__qualname__}")
+        attrs = pickle.loads(pickle.dumps(state["attrs"], protocol=pickle.HIGHEST_PROTOCOL))
+        for name in ("targets", "directions", "seed"):
+            if name in attrs and attrs[name] != getattr(self, name):
+                raise ValueError(f"the saved strategy has {name}={attrs[name]!r}, this one "
+                                 f"{getattr(self, name)!r}; build it with the same parameters")
+        self.__dict__.update(attrs)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, evaluator, budget, *, batch_size: int = 1, executor=None, store=None,
+            run_name: str | None = None, resume: bool = False, config: dict | None = None,
+            progress: bool = True, pruner=None, callbacks: Sequence[Callable[[Trial], None]] = (),
+            callback: Callable[["Strategy"], None] | None = None,
+            stop_when: Callable[["Strategy"], bool] | None = None) -> "SearchTrace":
+        """Ask, evaluate and tell until ``budget`` is spent: a thin wrapper of
+        :func:`naspredict.search.loop.run` (see there).  ``batch_size`` proposals are asked
+        and evaluated together in this process when no ``executor`` is given;
+        ``callback(strategy)`` runs after each told batch, ``stop_when(strategy)`` ends the
+        run early."""
+        from ..executors import SerialExecutor
+        from .loop import run as run_loop
+        if executor is None:
+            executor = SerialExecutor(batch_size)
+        elif batch_size != 1:
+            raise ValueError("batch_size applies to the in-process run; with an executor, its workers set the batch")
+        return run_loop(self, evaluator, budget, executor=executor, store=store, run_name=run_name,
+                        resume=resume, config=config, progress=progress, pruner=pruner,
+                        callbacks=callbacks, after_tell=callback, stop_when=stop_when)
 
     def progress_text(self) -> str:
         b = self.best()
@@ -216,8 +285,9 @@ class Strategy(ABC):
 
 @dataclass
 class SearchTrace:
-    """What a run evaluated, in order: ``frame`` has ``step, arch, <targets>, status`` and
-    ``best_so_far`` (of the first target, in its own direction)."""
+    """What a run evaluated, in arrival order: ``frame`` has ``step, arch, fidelity, <targets>,
+    status, cost`` and ``best_so_far`` (of the first target, in its own direction, over
+    complete full-fidelity results)."""
 
     frame: pd.DataFrame
     targets: list[str]
@@ -228,13 +298,15 @@ class SearchTrace:
         rows = []
         best = -np.inf
         for i, (a, r) in enumerate(s.history):
-            v = s.signed(r)
+            v = s.signed(r) if r.fidelity.is_full else None
             if v is not None:
                 best = max(best, v[0])
-            rows.append({"step": i + 1, "arch": s.space.to_str(a),
+            rows.append({"step": i + 1, "arch": s.space.to_str(a), "fidelity": r.fidelity.key(),
                          **{t: r.metrics.get(t, np.nan) for t in s.targets},
-                         "status": r.status, "best_so_far": best * s.signs[0] if np.isfinite(best) else np.nan})
-        return cls(pd.DataFrame(rows), list(s.targets), list(s.directions))
+                         "status": r.status, "cost": r.cost,
+                         "best_so_far": best * s.signs[0] if np.isfinite(best) else np.nan})
+        return cls(pd.DataFrame(rows, columns=["step", "arch", "fidelity", *s.targets, "status", "cost",
+                                               "best_so_far"]), list(s.targets), list(s.directions))
 
     def queries_to_reach(self, value: float) -> int | None:
         """Number of queries until the first target first reaches ``value`` (None if never)."""

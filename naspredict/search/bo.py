@@ -32,6 +32,10 @@ Choices of ours (the papers leave them open or differ):
   (Kandasamy et al., AISTATS 2018), joint over the ``ts_pool`` candidates with the highest UCB
   when the predictor offers ``posterior_samples``, independent per candidate otherwise.
   ``acquisition="ts"`` always proposes by Thompson draws.
+* **Asynchronous workers.**  Proposals still being evaluated when ``ask`` is called (the run
+  loop keeps them as pending trials) join the fit as Kriging-believer fantasies (their
+  predicted means), so busy workers are not all sent to the same region; with Thompson
+  sampling the independent draws already spread them.
 * Torch runs single-threaded during a round (small models; on a busy machine intra-op threads
   made GP fitting ~20x slower in our measurements).
 """
@@ -59,8 +63,8 @@ _BATCH_MODES = ("kb", "ts")
 #: per round.
 PREDICTOR_DEFAULTS: dict[str, dict] = {"gp": {"encoding": "features+onehot", "calibrate_std": None}}
 
-#: (space class, space name) -> (archs listed, (one representative per canonical form, keys))
-_POOLS: dict[tuple[str, str], tuple[int, tuple[list, list]]] = {}
+#: space_id -> (archs listed, (one representative per canonical form, keys))
+_POOLS: dict[str, tuple[int, tuple[list, list]]] = {}
 
 
 def enumerated_pool(space, key_fn, max_size: int) -> tuple[list, list] | None:
@@ -68,7 +72,7 @@ def enumerated_pool(space, key_fn, max_size: int) -> tuple[list, list] | None:
     ``None`` when the space is infinite or lists more than ``max_size`` archs."""
     if not space.finite:
         return None
-    cache_key = (type(space).__name__, space.name)
+    cache_key = space.space_id
     hit = _POOLS.get(cache_key)
     if hit is not None:
         return hit[1] if hit[0] <= max_size else None
@@ -131,6 +135,9 @@ class BayesianOptimization(Strategy):
     local_random : random new archs added to the trust region (global exploration).
     """
 
+    #: the enumerated pool is a per-process cache that ``__init__`` rebuilds
+    _transient = ("_pool",)
+
     def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
                  predictor: Any = "gp", predictor_params: dict | None = None,
                  acquisition: str = "ei", beta: float = 2.0, xi: float = 0.0, n_initial: int = 5,
@@ -170,8 +177,7 @@ class BayesianOptimization(Strategy):
         self._rounds_since_fit = 0
         self._pool = enumerated_pool(self.space, self.space.canonical, self.max_enumerate)
         if self._pool is not None:  # prefill the key cache: is_new on the pool is then free
-            cache = self.__dict__.setdefault("_key_cache", {})
-            cache.update(zip(*self._pool))
+            self._key_cache.update(zip(*self._pool))
 
     # -- predictor ------------------------------------------------------------------------------
     def _build_predictor(self, predictor, params: dict):
@@ -292,13 +298,21 @@ class BayesianOptimization(Strategy):
         if not pool:
             return []
         model = self.model_
+        thompson = self.acquisition == "ts" or (n > 1 and self.batch == "ts")
+        fake_archs, fake_z = list(archs), list(z)
+        busy = [p.arch for p in self.pending() if p.fidelity.is_full]
+        if busy and not thompson:
+            # asynchronous workers: trials still running enter as Kriging-believer fantasies
+            # (their predicted means), so the next proposal looks elsewhere
+            fake_archs += busy
+            fake_z += [float(v) for v in model.predict(busy)]
+            model = self._fit(fake_archs, np.asarray(fake_z))
         mean, std = model.predict(pool, return_std=True)
-        if self.acquisition == "ts" or (n > 1 and self.batch == "ts"):
+        if thompson:
             return self._thompson(n, model, pool, mean, std)
 
         best = float(z.max())
         chosen: list[int] = []
-        fake_archs, fake_z = list(archs), list(z)
         for j in range(n):
             acq = score(self.acquisition, mean, std, best, beta=self.beta, xi=self.xi, rng=self.rng)
             if chosen:

@@ -103,10 +103,6 @@ KERNELS = ("default", "additive")
 _POOL_CACHE: dict[tuple[str, str], tuple[list, dict, np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _space_id(space) -> str:
-    return f"{space.name}:{space!r}"
-
-
 def _pool_size(space, limit: int) -> int | None:
     """Number of cells of a finite space, or ``None`` when it is infinite or above ``limit``."""
     if not space.finite:
@@ -200,6 +196,8 @@ class MultiObjectiveBO(Strategy):
     """
 
     max_objectives = 10
+    #: the enumerated pool and its encoding are per-process caches, rebuilt on demand
+    _transient = ("_pool", "_enc", "_kernel_levels")
 
     def __init__(self, space, target: Sequence[str] = ("valid_perf", "latency"),
                  direction: Sequence[str] = ("max", "min"), seed: int = 0, *,
@@ -279,7 +277,7 @@ class MultiObjectiveBO(Strategy):
             if _pool_size(self.space, self.max_enumerate) is None:
                 self._pool = ()
             else:
-                key = (_space_id(self.space), self.encoding if self._enc is not None else "")
+                key = (self.space.space_id, self.encoding if self._enc is not None else "")
                 if key not in _POOL_CACHE:
                     archs = list(self.space.enumerate())
                     index = {a: i for i, a in enumerate(archs)}
@@ -311,7 +309,8 @@ class MultiObjectiveBO(Strategy):
                 if i is not None:
                     self._dead.add(i)
             rows = np.setdiff1d(np.arange(len(archs)), np.fromiter(self._dead, int, len(self._dead)))
-            rows = np.array([i for i in rows if archs[i] not in self._pending_archs], dtype=int)
+            busy = {p.arch for p in self.pending()}
+            rows = np.array([i for i in rows if archs[i] not in busy], dtype=int)
             return [archs[i] for i in rows], (X[rows] if self._enc is not None else None), rows
         # too large to enumerate: neighbours and 2-step mutants of the front, plus random cells
         cands: dict[Any, None] = {}
@@ -393,10 +392,6 @@ class MultiObjectiveBO(Strategy):
         return perm[np.argsort(score[perm], kind="stable")[: self.max_candidates]]
 
     # -- proposal --------------------------------------------------------------------------------
-    @property
-    def _pending_archs(self) -> set:
-        return self.__dict__.setdefault("_pending_set", set())
-
     def _propose(self, n: int) -> list:
         archs, Y = self.observed()
         if len(archs) < max(self.n_initial, 2) or len(np.unique(Y, axis=0)) < 2:
@@ -433,7 +428,6 @@ class MultiObjectiveBO(Strategy):
                 self._mark_dead(a)
             if len(out) >= n:
                 break
-        self._pending_archs.update(out)
         self.round_seconds.append(time.perf_counter() - t0)
         return out
 
@@ -448,7 +442,6 @@ class MultiObjectiveBO(Strategy):
 
     def _update(self, pairs) -> None:
         for a, _ in pairs:
-            self._pending_archs.discard(a)
             self._mark_dead(a)
 
     @staticmethod

@@ -196,3 +196,9 @@ class SearchSpace(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    @property
+    def space_id(self) -> str:
+        """Identity of the space for caches: class, name and constructor settings (so
+        NAS-Bench-Graph's full and proteins op sets never share an entry)."""
+        return f"{type(self).__module__}.{type(self).__qualname__}:{self.name}:{self!r}"
