@@ -105,6 +105,9 @@ class RayExecutor(Executor):
     warm_start : at :meth:`start`, start ``n_workers`` worker processes and load the evaluator
         into each (waiting up to ``start_timeout`` seconds), so the first trials do not pay
         for worker start-up; a worker that cannot load the evaluator is then an error at start.
+    start_timeout : seconds the warm-up waits at most.
+    force_cancel : :meth:`cancel` kills the worker of a running trial (so its CPUs/GPUs are
+        free at once); ``False`` only interrupts it (see :meth:`cancel`).
 
     Ray is shut down by :meth:`shutdown` only if this executor started it.  Starting again
     with the same evaluator object reuses it; another evaluator is put in its place.
@@ -116,7 +119,7 @@ class RayExecutor(Executor):
     def __init__(self, n_workers: int | None = None, *, address: str | None = None,
                  resources_per_trial: Mapping[str, float] | None = None, max_retries: int = 1,
                  init_kwargs: Mapping[str, Any] | None = None, warm_start: bool = True,
-                 start_timeout: float = 60.0):
+                 start_timeout: float = 60.0, force_cancel: bool = True):
         super().__init__()
         if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
                                       or n_workers < 1):
@@ -137,6 +140,7 @@ class RayExecutor(Executor):
         self.max_retries = max_retries
         self.init_kwargs = dict(init_kwargs or {})
         self.warm_start = bool(warm_start)
+        self.force_cancel = bool(force_cancel)
         self.start_timeout = float(start_timeout)
         self._owns_ray = False
         self._evaluator_ref = None
@@ -291,13 +295,16 @@ class RayExecutor(Executor):
         return done
 
     def cancel(self, trial_id: int) -> None:
-        """Forget ``trial_id`` and ask Ray to cancel its task (a running one is interrupted)."""
+        """Forget ``trial_id`` and cancel its Ray task: a queued one never runs; a running one
+        is stopped by killing its worker process (``force_cancel=True``, the default; Ray
+        starts a fresh worker) or interrupted with ``KeyboardInterrupt``, which Python sees
+        only between bytecodes, not inside a long native call (``force_cancel=False``)."""
         super().cancel(trial_id)
         for ref, tid in list(self._refs.items()):
             if tid == trial_id:
                 del self._refs[ref]
                 try:
-                    ray.cancel(ref, force=False)
+                    ray.cancel(ref, force=self.force_cancel)
                 except Exception:
                     pass
 
