@@ -75,6 +75,34 @@ class CostOf:
         return r
 
 
+class Epochs:
+    """Reports the table's value once per "epoch" for 5 epochs and stops when told to."""
+
+    def __init__(self, inner):
+        self.inner, self.space = inner, inner.space
+
+    def evaluate(self, arch, fidelity=None, report=None):
+        r = self.inner.evaluate(arch)
+        value = r.metrics["baseline_accuracy"]
+        curve = []
+        for step in range(1, 6):
+            curve.append(value * step / 5)
+            if report is not None and report(step, {"baseline_accuracy": curve[-1]}):
+                return Result(r.metrics, curves={"baseline_accuracy": curve}, state="pruned",
+                              info={"reporter_pid": os.getpid()})
+        return Result(r.metrics, curves={"baseline_accuracy": curve})
+
+
+class StopAt:
+    """A picklable reporter: stop at ``step``."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def __call__(self, step, metrics):
+        return step >= self.step
+
+
 # -- helpers --------------------------------------------------------------------------------------
 def run_all(ex, archs, timeout=60.0):
     """Submit ``archs`` as trials 0..n-1 whenever a slot is free; return {id: trial}."""
@@ -190,6 +218,21 @@ def test_local_failures_out_of_order_and_dead_worker(table, archs):
         # the rebuilt pool goes on with the rest
         more = run_all(ex, archs[4:8])
         assert all(t.state is TrialState.COMPLETE for t in more.values())
+
+
+def check_report_runs_in_the_worker(ex, table, archs):
+    ex.start(Epochs(table))
+    ex.submit(Trial(0, archs[0]), report=StopAt(2))
+    ex.submit(Trial(1, archs[1]))
+    done = {t.id: t for t in poll_until(ex, 2, 30)}
+    assert done[0].state is TrialState.PRUNED and len(done[0].result.curves["baseline_accuracy"]) == 2
+    assert done[0].result.info["reporter_pid"] != os.getpid()
+    assert done[1].state is TrialState.COMPLETE and len(done[1].result.curves["baseline_accuracy"]) == 5
+
+
+def test_local_passes_report_to_the_worker(table, archs):
+    with ProcessPoolExecutor(2) as ex:
+        check_report_runs_in_the_worker(ex, table, archs)
 
 
 def test_local_cancel_and_quick_shutdown(table, archs, tmp_path):
@@ -342,6 +385,14 @@ def test_ray_worker_that_cannot_load_the_evaluator_fails_at_start(ray_local):
     with pytest.raises(RuntimeError, match="could not load the evaluator(.|\n)*cannot load here"):
         ex.start(FailsToLoad())
     assert ex.evaluator is None and ray_local.is_initialized()
+
+
+def test_ray_passes_report_to_the_worker(ray_local, table, archs):
+    ex = ray_executor()
+    try:
+        check_report_runs_in_the_worker(ex, table, archs)
+    finally:
+        ex.shutdown()
 
 
 def test_ray_retries_a_dead_worker(ray_local, table, archs, tmp_path):
