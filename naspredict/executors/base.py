@@ -217,7 +217,12 @@ class SimulatedExecutor(Executor):
         self._order += 1
 
     def poll(self, timeout: float | None = None) -> list[Trial]:
+        """The next trial to finish on the simulated clock; with ``timeout``, nothing (and the
+        clock moved on by ``timeout``) when none finishes that soon."""
         while self._events:
+            if timeout is not None and self._events[0][0] > self.clock + timeout:
+                self.clock += timeout
+                return []
             finish, _, tid = heapq.heappop(self._events)
             result = self._done.pop(tid)
             trial = self._running.pop(tid, None)

@@ -157,6 +157,8 @@ class _Run:
         self.show()
 
     def show(self) -> None:
+        if self.bar.disable:
+            return
         c = self.counts
         text = (f"running {len(self.executor.running)} done {c[TrialState.COMPLETE]} "
                 f"failed {c[TrialState.FAILED]} pruned {c[TrialState.PRUNED]}")

@@ -60,54 +60,8 @@ class _Codec:
 
 
 def _controller(vocab: list[int], hidden: int, tanh_constant: float | None):
-    import torch
-    from torch import nn
-
-    class Controller(nn.Module):
-        """LSTM cell unrolled over the decisions; decision ``i`` has its own softmax head and
-        its own token embeddings (a shared table, offset per decision)."""
-
-        def __init__(self):
-            super().__init__()
-            self.vocab = list(vocab)
-            self.offsets = np.concatenate([[1], 1 + np.cumsum(vocab)[:-1]]).tolist()  # 0 = start
-            self.embed = nn.Embedding(1 + sum(vocab), hidden)
-            self.cell = nn.LSTMCell(hidden, hidden)
-            self.heads = nn.ModuleList(nn.Linear(hidden, v) for v in vocab)
-
-        def _logits(self, h, i):
-            z = self.heads[i](h)
-            return tanh_constant * torch.tanh(z) if tanh_constant else z
-
-        def sample(self, n: int, generator) -> "torch.Tensor":
-            with torch.no_grad():
-                x = self.embed(torch.zeros(n, dtype=torch.long))
-                state = None
-                out = []
-                for i in range(len(self.vocab)):
-                    state = self.cell(x, state)
-                    probs = torch.softmax(self._logits(state[0], i), dim=-1)
-                    tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-                    out.append(tok)
-                    x = self.embed(tok + self.offsets[i])
-                return torch.stack(out, dim=1)
-
-        def log_prob(self, tokens: "torch.Tensor"):
-            """Sum over decisions of log-probability and entropy, teacher-forced."""
-            n = tokens.shape[0]
-            x = self.embed(torch.zeros(n, dtype=torch.long))
-            state = None
-            logp = torch.zeros(n)
-            ent = torch.zeros(n)
-            for i in range(len(self.vocab)):
-                state = self.cell(x, state)
-                lp = torch.log_softmax(self._logits(state[0], i), dim=-1)
-                logp = logp + lp.gather(1, tokens[:, i:i + 1]).squeeze(1)
-                ent = ent - (lp.exp() * lp).sum(-1)
-                x = self.embed(tokens[:, i] + self.offsets[i])
-            return logp, ent
-
-    return Controller()
+    from ._controller import Controller  # torch loads only when a controller is built
+    return Controller(vocab, hidden, tanh_constant)
 
 
 class ReinforceSearch(Strategy):
