@@ -95,6 +95,17 @@ class Benchmark:
             raise KeyError(f"arch {self.space.to_str(self.space.validate(arch))} is not in {self.name}")
         return rows
 
+    def search_space(self) -> SearchSpace:
+        """The space a search over this table should use: :attr:`space` when the table holds
+        every architecture of it, else the space narrowed to the table's rows
+        (:func:`~naspredict.spaces.subset.subset_space`), so every proposal can be answered."""
+        from ..spaces.subset import subset_space
+        try:
+            covered = self.space.finite and len(self.space) <= len(set(self.archs))
+        except TypeError:
+            covered = False
+        return self.space if covered else subset_space(self.space, self.archs)
+
     def __contains__(self, arch) -> bool:
         try:
             self.rows_of(arch)

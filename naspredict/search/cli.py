@@ -18,8 +18,23 @@ def register(sub) -> None:
     p.add_argument("--direction", "-d", default="max", help="max or min per target, comma-separated")
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())}")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate")
-    p.add_argument("--budget", "-n", type=int, default=100, help="number of evaluations")
-    p.add_argument("--batch-size", type=int, default=1, help="proposals per round")
+    p.add_argument("--budget", "-n", type=int, default=None,
+                   help="number of evaluations (default 100 unless --budget-seconds/--wall-seconds is given)")
+    p.add_argument("--budget-seconds", type=float, default=None,
+                   help="stop once the trials' summed cost reaches this many seconds (simulated for tables)")
+    p.add_argument("--wall-seconds", type=float, default=None,
+                   help="stop after this many wall-clock seconds (running trials are left for --resume)")
+    p.add_argument("--batch-size", type=int, default=1, help="proposals per round (serial executor)")
+    p.add_argument("--executor", default="serial", choices=("serial", "local", "ray", "simulated"),
+                   help="where trials run: this process (serial, default), a local process pool, a Ray "
+                        "cluster, or K virtual workers on a simulated clock (results arrive out of order)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel workers for local/ray/simulated (default 2; ray: the cluster's CPUs)")
+    p.add_argument("--ray-address", default=None,
+                   help="address of a running Ray cluster (default: start Ray on this machine)")
+    p.add_argument("--pruner", choices=("lc-srm", "median"), default=None,
+                   help="stop unpromising trials early from their learning curves (the benchmark "
+                        "needs per-epoch curves, e.g. nb201-curves)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default="runs.db", help="SQLite results store (default runs.db)")
     p.add_argument("--run", help="run name (default: strategy-seed)")
@@ -57,14 +72,23 @@ def _search(args) -> int:
     params = {}
     if args.predictor:
         params["predictor"] = args.predictor
-    strategy = make_strategy(args.strategy, bench.space, targets, dirs if len(dirs) > 1 else dirs[0],
+    budget = _budget(args)
+    executor = _executor(args)
+    evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, args)
+    strategy = make_strategy(args.strategy, bench.search_space(), targets, dirs if len(dirs) > 1 else dirs[0],
                              args.seed, **params)
     store = ResultsStore(args.store)
     run_name = args.run or f"{args.strategy}-{args.benchmark}-{args.seed}"
-    trace = strategy.run(as_evaluator(bench, targets), args.budget, batch_size=args.batch_size,
-                         store=store, run_name=run_name, resume=args.resume,
-                         config={"benchmark": args.benchmark, "predictor": args.predictor or ""},
-                         progress=not args.no_progress)
+    try:
+        trace = strategy.run(evaluator, budget, batch_size=args.batch_size if executor is None else 1,
+                             executor=executor, store=store, run_name=run_name, resume=args.resume,
+                             pruner=pruner,
+                             config={"benchmark": args.benchmark, "predictor": args.predictor or "",
+                                     "pruner": args.pruner or ""},
+                             progress=not args.no_progress)
+    finally:
+        if executor is not None:
+            executor.shutdown()
     out = Path(args.out)
     files = []
     if len(targets) == 1:
@@ -89,6 +113,49 @@ def _search(args) -> int:
                                  title=f"{bench.name}: {args.strategy}, {len(found)} evaluations"))
     print(f"store: {args.store} (run {run_name!r}); plots: {', '.join(str(f) for f in files)}")
     return 0
+
+
+def _budget(args):
+    from .loop import Budget
+    if args.budget is not None and args.budget < 1:
+        raise ValueError(f"--budget must be at least 1, got {args.budget}")
+    if args.budget_seconds is None and args.wall_seconds is None:
+        return args.budget if args.budget is not None else 100
+    return Budget(evaluations=args.budget, cost_seconds=args.budget_seconds, wall_seconds=args.wall_seconds)
+
+
+def _executor(args):
+    """The executor the flags ask for (``None``: in this process, with ``--batch-size``)."""
+    from ..executors import make_executor
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.executor == "serial":
+        if args.workers not in (None, 1):
+            raise ValueError("--workers needs --executor local, ray or simulated")
+        if args.ray_address:
+            raise ValueError("--ray-address needs --executor ray")
+        return None
+    if args.batch_size != 1:
+        raise ValueError("--batch-size applies to the serial executor; with --executor, --workers sets "
+                         "how many trials run at once")
+    if args.executor == "ray":
+        return make_executor("ray", args.workers, address=args.ray_address)
+    if args.ray_address:
+        raise ValueError("--ray-address needs --executor ray")
+    return make_executor(args.executor, args.workers or 2)
+
+
+def _evaluator_and_pruner(bench, targets, dirs, args):
+    from ..evaluators import as_evaluator
+    if args.pruner is None:
+        return as_evaluator(bench, targets), None
+    from .pruners import make_pruner
+    if not bench.curves:
+        raise ValueError(f"--pruner needs per-epoch curves, and {bench.name} has none; use a table "
+                         f"with curves (e.g. nb201-curves) or drop --pruner")
+    curve = "val" if "val" in bench.curves else next(iter(bench.curves))
+    direction = dirs[0] if dirs else "max"
+    return as_evaluator(bench, targets, curve=curve), make_pruner(args.pruner, curve=curve, direction=direction)
 
 
 def _runs(args) -> int:
