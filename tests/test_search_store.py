@@ -81,29 +81,36 @@ def _count(db):
         return 0
 
 
-def test_sigkill_then_resume(tmp_path):
+@pytest.mark.parametrize("strategy,budget", [("random", 2000), ("evolution", 600)])
+def test_sigkill_then_resume(tmp_path, strategy, budget):
+    """A real kill -9 of the CLI mid-run, then --resume: the stored run equals an uninterrupted
+    run of the same strategy and seed, arch for arch, and nothing is evaluated twice."""
     db = str(tmp_path / "runs.db")
-    budget = 2000
     cmd = [sys.executable, "-m", "naspredict.cli", "search", "-b", "nb201-cifar10", "-t",
-           "baseline_accuracy", "-s", "random", "-n", str(budget), "--store", db, "--run", "k",
+           "baseline_accuracy", "-s", strategy, "-n", str(budget), "--store", db, "--run", "k",
            "--out", str(tmp_path), "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while _count(db) < 30 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
+    kill_after = int(np.random.default_rng().integers(30, 200))  # a random point of the run
+    while _count(db) < kill_after and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     stored = _count(db)
-    assert 30 <= stored < budget, f"kill should land mid-run (stored {stored})"
+    assert kill_after <= stored < budget, f"kill should land mid-run (stored {stored})"
     out = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     with ResultsStore(db) as st:
         frame = st.frame("k")
+        assert st.runs()["running"].tolist() == [0]
     assert len(frame) == budget
     assert frame["arch"].nunique() == budget  # nothing evaluated twice
     nb = data.load("nb201-cifar10")
     assert np.allclose(frame["baseline_accuracy"],
                        [nb.query(nb.space.from_str(a), "baseline_accuracy") for a in frame["arch"]])
+    straight = make_strategy(strategy, nb.space, "baseline_accuracy", "max", 0).run(
+        as_evaluator(nb, ["baseline_accuracy"]), budget, progress=False)
+    assert list(frame["arch"]) == list(straight.frame["arch"]), f"killed at {stored}: trace differs"
 
 
 def test_cli_runs_and_export(tmp_path, capsys):

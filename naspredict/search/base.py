@@ -235,16 +235,24 @@ class Strategy(ABC):
             names.update(getattr(klass, "_transient", ()))
         return names
 
-    def state_dict(self) -> dict[str, Any]:
+    #: bookkeeping the run loop rebuilds from the store's trials on resume, so the state it
+    #: saves after every ask and tell stays small however long the run
+    _bookkeeping: tuple[str, ...] = ("history", "_seen", "_pending")
+
+    def state_dict(self, *, bookkeeping: bool = True) -> dict[str, Any]:
         """Everything the strategy has learned: history, pending proposals, models and random
         state (``_transient`` caches excluded).  Like ``torch``'s, the values are references;
-        :meth:`load_state_dict` copies them.  The run loop pickles it after every ask and tell."""
-        skip = self._transient_names()
+        :meth:`load_state_dict` copies them.  ``bookkeeping=False`` leaves out the history and
+        the done/pending sets (the run loop saves that form: its store holds the trials)."""
+        skip = self._transient_names() | (set() if bookkeeping else set(self._bookkeeping))
         state = {k: v for k, v in vars(self).items() if k not in skip}
-        return {"__strategy__": type(self).__qualname__, "attrs": state}
+        return {"__strategy__": type(self).__qualname__, "attrs": state, "bookkeeping": bookkeeping}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` into a strategy built with the same parameters."""
+    def load_state_dict(self, state: dict[str, Any], *, finished: Sequence[Trial] | None = None,
+                        pending: Sequence[Proposal] | None = None) -> None:
+        """Restore a :meth:`state_dict` into a strategy built with the same parameters.  A
+        state saved with ``bookkeeping=False`` also needs the ``finished`` trials (in the order
+        they were told) and the ``pending`` proposals (in the order they were asked)."""
         if not isinstance(state, dict) or "attrs" not in state:
             raise ValueError("load_state_dict needs a dict from Strategy.state_dict()")
         if state.get("__strategy__") != type(self).__qualname__:
@@ -255,6 +263,13 @@ class Strategy(ABC):
             if name in attrs and attrs[name] != getattr(self, name):
                 raise ValueError(f"the saved strategy has {name}={attrs[name]!r}, this one "
                                  f"{getattr(self, name)!r}; build it with the same parameters")
+        if not state.get("bookkeeping", True):
+            if finished is None or pending is None:
+                raise ValueError("this state was saved without its trials (bookkeeping=False); pass "
+                                 "finished= and pending= as the run loop does")
+            attrs["history"] = [(t.arch, t.result) for t in finished]
+            attrs["_seen"] = {self.trial_key(t.arch, t.fidelity) for t in finished}
+            attrs["_pending"] = {self.trial_key(p.arch, p.fidelity): p for p in pending}
         self.__dict__.update(attrs)
 
     # -- the loop ------------------------------------------------------------------------------

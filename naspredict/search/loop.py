@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..executors import Executor, SerialExecutor
 from ..trials import Trial, TrialState
-from .base import SearchTrace, Strategy
+from .base import Proposal, SearchTrace, Strategy
 
 __all__ = ["Budget", "run"]
 
@@ -115,7 +115,8 @@ class _Run:
     def dispatch(self, trials: list[Trial], *, redispatch: bool = False) -> None:
         if self.store is not None:
             self.store.start_trials(self.run_id, [self._stored(t) for t in trials],
-                                    None if redispatch else self.strategy.state_dict(), redispatch=redispatch)
+                                    None if redispatch else self.strategy.state_dict(bookkeeping=False),
+                                    redispatch=redispatch)
         for t in trials:
             self.executor.submit(t, None if self.pruner is None else self.pruner.reporter(t))
 
@@ -145,7 +146,8 @@ class _Run:
             if self.pruner is not None:
                 self.pruner.tell(t)
         if self.store is not None:
-            self.store.finish_trials(self.run_id, [self._stored(t).finish(t.result) for t in done], s.state_dict())
+            self.store.finish_trials(self.run_id, [self._stored(t).finish(t.result) for t in done],
+                                    s.state_dict(bookkeeping=False))
         for t in done:
             for cb in self.callbacks:
                 cb(t)
@@ -232,8 +234,10 @@ def run(strategy: Strategy, evaluator, budget: "Budget | int", *, executor: Exec
         saved = store.strategy_state(run_id)
         space = strategy.space
         if saved is not None:
-            strategy.load_state_dict(saved)
             redispatch = [Trial(t.id, space.from_str(t.arch), t.fidelity, parent=t.parent) for t in unfinished]
+            strategy.load_state_dict(
+                saved, finished=[Trial(t.id, space.from_str(t.arch), t.fidelity).finish(t.result) for t in finished],
+                pending=[Proposal(t.arch, t.fidelity) for t in redispatch])
         else:  # a run stored without strategy state (store v1): replay its results
             warnings.warn(f"run {run_name!r} has no saved strategy state (written by an older version); "
                           f"resuming by replaying its {len(finished)} results, which restores what the "
