@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
 
-.PHONY: demo test bench-predictors bench-search clean
+.PHONY: demo test bench-predictors bench-search bench-parallel clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench-predictors: $(STAMP)
 
 bench-search: $(STAMP)
 	$(PY) benchmarks/search.py
+
+bench-parallel: $(STAMP)
+	$(PY) benchmarks/parallel.py all
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
