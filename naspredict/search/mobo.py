@@ -59,7 +59,10 @@ additive epsilon indicator (Zitzler et al., IEEE TEC 2003): the least amount ``U
 in every objective before it is not dominated by the observed front.  Lower is more promising;
 the ``max_candidates`` best go to the acquisition, evaluated in chunks of ``chunk_size``.
 Batches of ``q > 1`` are chosen by sequential greedy selection with the earlier picks as
-pending points (as ``botorch.optim.optimize_acqf_discrete`` does).
+pending points (as ``botorch.optim.optimize_acqf_discrete`` does).  With asynchronous
+workers, trials still running when ``ask`` is called are pending points too (``X_pending``
+of qNEHVI / qNParEGO; believed observations at their predicted means for the Monte-Carlo
+acquisitions).
 
 Reference point
 ---------------
@@ -470,14 +473,17 @@ class MultiObjectiveBO(Strategy):
         from gpytorch.mlls import ExactMarginalLogLikelihood
 
         pool = self._load_pool()
+        busy = [p.arch for p in self.pending() if p.fidelity.is_full]  # asynchronous workers
         if pool is not None:
             Xtr = self._encode(archs, pool[3], pool[4])
+            Xb = self._encode(busy, pool[3], pool[4]) if busy else None
         else:
-            Xall = self._encode(list(archs) + list(cands))
+            Xall = self._encode(list(archs) + list(cands) + busy)
             lo, span = Xall.min(0), Xall.max(0) - Xall.min(0)
             span[span == 0] = 1.0
             Xall = (Xall - lo) / span
-            Xtr, Xc = Xall[: len(archs)], Xall[len(archs):]
+            Xtr, Xc = Xall[: len(archs)], Xall[len(archs): len(archs) + len(cands)]
+            Xb = Xall[len(archs) + len(cands):] if busy else None
         Z = self._model_targets(Y, ref)
         seed = int(self.rng.integers(2**31 - 1))
         with torch.random.fork_rng(), warnings.catch_warnings():
@@ -501,7 +507,8 @@ class MultiObjectiveBO(Strategy):
             if self.acquisition == "ehvi":  # predictive std of a new observation
                 noise = (model.likelihood.noise.reshape(-1) * model.outcome_transform.stdvs.reshape(-1) ** 2)
                 sd = np.sqrt(sd ** 2 + noise.detach().numpy()[None, :])
-                return self._select_mc(mu, sd, Y, ref, q, seed)
+                busy_mu = None if Xb is None else _gp_marginals(model, torch.as_tensor(Xb, dtype=torch.double))[0]
+                return self._select_mc(mu, sd, Y, ref, q, seed, busy_mu)
             scale = np.maximum(Y.std(0), 1e-12)
             keep = self._prefilter(self._optimistic(mu, sd), Y, ref, scale)
             choices = tC[keep].unsqueeze(-2)
@@ -509,14 +516,17 @@ class MultiObjectiveBO(Strategy):
             sampler = SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=seed)
             chosen: list[int] = []
             vals = None
+            # trials still running elsewhere are pending points of the acquisition
+            tB = None if Xb is None else torch.as_tensor(Xb, dtype=torch.double)
             for k in range(min(q, len(keep))):
-                pending = choices[chosen].squeeze(-2) if chosen else None
+                parts = ([tB] if tB is not None else []) + ([choices[chosen].squeeze(-2)] if chosen else [])
+                pending = torch.cat(parts) if parts else None
                 if self.acquisition == "qnehvi":
                     if k == 0:
                         acq = qLogNoisyExpectedHypervolumeImprovement(
                             model=model, ref_point=torch.as_tensor(ref, dtype=torch.double),
                             X_baseline=tX, sampler=sampler, objective=objective, prune_baseline=True)
-                    else:
+                    if pending is not None:
                         acq.set_X_pending(pending)
                 else:
                     w = torch.as_tensor(self.rng.dirichlet(np.ones(len(ref))), dtype=torch.double)
@@ -557,15 +567,21 @@ class MultiObjectiveBO(Strategy):
             self._gcn_models = [
                 make("gcn-blr", space=self.space, **{"random_state": seed + j, **self.predictor_params})
                 .fit(archs, Z[:, j]) for j in range(Z.shape[1])]
+        busy = [p.arch for p in self.pending() if p.fidelity.is_full]
+        busy_mu = np.zeros((len(busy), Z.shape[1])) if busy else None
         for j, model in enumerate(self._gcn_models):
             m_j, s_j = model.predict(cands, return_std=True)
             mu[:, j], sd[:, j] = np.asarray(m_j, float), np.maximum(np.asarray(s_j, float), 1e-12)
-        return self._select_mc(mu, sd, Y, ref, q, seed)
+            if busy:
+                busy_mu[:, j] = np.asarray(model.predict(busy), float)
+        return self._select_mc(mu, sd, Y, ref, q, seed, busy_mu)
 
-    def _select_mc(self, mu, sd, Y, ref, q, seed) -> list[int]:
+    def _select_mc(self, mu, sd, Y, ref, q, seed, busy_mu=None) -> list[int]:
         """Candidate order from independent Gaussian predictions ``N(mu, sd^2)`` per objective
         (model scale): the pre-filter, then Monte-Carlo EHVI of the *observed* front (or ParEGO's
-        expected Chebyshev improvement), ``q`` picks by Kriging believer, then the rest by value."""
+        expected Chebyshev improvement), ``q`` picks by Kriging believer, then the rest by value.
+        ``busy_mu``: predicted means of trials still running, which join the front as believed
+        observations."""
         scale = np.maximum(Y.std(0), 1e-12)
         keep = self._prefilter(self._optimistic(mu, sd), Y, ref, scale)
         mu, sd = mu[keep], sd[keep]
@@ -573,6 +589,9 @@ class MultiObjectiveBO(Strategy):
         samples = self._from_model(mu[None] + sd[None] * eps)  # S x N x m, signed original units
         mean = self._from_model(mu)
         front = Y[pareto_front(Y)]
+        if busy_mu is not None and len(busy_mu):
+            front = np.vstack([front, self._from_model(busy_mu)])
+            front = front[pareto_front(front)]
         lo_y, hi_y = Y.min(0), Y.max(0)
         chosen: list[int] = []
         vals = None
