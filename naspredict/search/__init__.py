@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import SearchTrace, Strategy
+from .base import Proposal, SearchTrace, Strategy
+from .loop import Budget, run
 
 _STRATEGIES: dict[str, tuple[str, str, str]] = {
     "random": ("random", "RandomSearch", "uniform random sampling"),
@@ -22,14 +23,17 @@ _STRATEGIES: dict[str, tuple[str, str, str]] = {
 
 
 def strategy_names() -> list[str]:
+    """Names :func:`make_strategy` knows."""
     return list(_STRATEGIES)
 
 
 def describe() -> dict[str, str]:
+    """Strategy name -> one-line description."""
     return {k: v[2] for k, v in _STRATEGIES.items()}
 
 
 def strategy_class(name: str) -> type[Strategy]:
+    """The class behind a strategy name."""
     if name not in _STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(_STRATEGIES)}")
     module, cls, _ = _STRATEGIES[name]
@@ -41,4 +45,5 @@ def make_strategy(name: str, space, target="accuracy", direction="max", seed: in
     return strategy_class(name)(space, target=target, direction=direction, seed=seed, **params)
 
 
-__all__ = ["Strategy", "SearchTrace", "make_strategy", "strategy_names", "strategy_class", "describe"]
+__all__ = ["Strategy", "Proposal", "SearchTrace", "Budget", "run", "make_strategy", "strategy_names",
+           "strategy_class", "describe"]
