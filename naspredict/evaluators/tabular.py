@@ -320,7 +320,14 @@ class TabularEvaluator:
             the table when ``missing="fail"``.
         """
         fidelity = as_fidelity(fidelity)
-        epoch = self.fidelities.resolve(fidelity, f"{self.bench.name}'s TabularEvaluator")
+        try:
+            epoch = self.fidelities.resolve(fidelity, f"{self.bench.name}'s TabularEvaluator")
+        except ValueError as err:
+            if self.n_epochs is not None:
+                raise
+            raise ValueError(f"{err}: the evaluator uses no per-epoch curves. A lower fidelity needs a "
+                             f"table with curves (e.g. nb201-curves) or a multi-fidelity view such as "
+                             f"naspredict.evaluators.nb201_mf()") from None
         try:
             rows = self.bench.rows_of(arch)
         except KeyError as err:
