@@ -62,7 +62,7 @@ N_EPOCHS = 200
 #: name -> (pruner name or None, parameters).  Declared before any run; see the docstring.
 SETTINGS: dict[str, tuple[str | None, dict]] = {
     "none": (None, {}),
-    "lc-srm (defaults: min_finished 20, ks 10/25/50, safety 0.25)": ("lc-srm", {}),
+    "lc-srm (defaults: min_finished 20, ks 10/25/50, safety 0.25)": ("lc-srm", {"safety": 0.25}),
     "lc-srm min_finished 10": ("lc-srm", {"min_finished": 10}),
     "lc-srm min_finished 40": ("lc-srm", {"min_finished": 40}),
     "lc-srm ks 5/10/25/50": ("lc-srm", {"ks": (5, 10, 25, 50)}),
