@@ -60,14 +60,16 @@ CURVE = "val"
 N_EPOCHS = 200
 
 #: name -> (pruner name or None, parameters).  Declared before any run; see the docstring.
+#: The lc-srm rows ran when the pruner's default safety was the stopper's 0.25, so it is
+#: spelled out (the pruner now defaults to 0.5, the setting this benchmark chose).
 SETTINGS: dict[str, tuple[str | None, dict]] = {
     "none": (None, {}),
     "lc-srm (defaults: min_finished 20, ks 10/25/50, safety 0.25)": ("lc-srm", {"safety": 0.25}),
-    "lc-srm min_finished 10": ("lc-srm", {"min_finished": 10}),
-    "lc-srm min_finished 40": ("lc-srm", {"min_finished": 40}),
-    "lc-srm ks 5/10/25/50": ("lc-srm", {"ks": (5, 10, 25, 50)}),
+    "lc-srm min_finished 10": ("lc-srm", {"min_finished": 10, "safety": 0.25}),
+    "lc-srm min_finished 40": ("lc-srm", {"min_finished": 40, "safety": 0.25}),
+    "lc-srm ks 5/10/25/50": ("lc-srm", {"ks": (5, 10, 25, 50), "safety": 0.25}),
     "lc-srm safety 0.5": ("lc-srm", {"safety": 0.5}),
-    "lc-srm min_finished 10, ks 5/10/25/50": ("lc-srm", {"min_finished": 10, "ks": (5, 10, 25, 50)}),
+    "lc-srm min_finished 10, ks 5/10/25/50": ("lc-srm", {"min_finished": 10, "ks": (5, 10, 25, 50), "safety": 0.25}),
     "median (min_steps 1, min_finished 5)": ("median", {}),
     "median min_steps 10": ("median", {"min_steps": 10}),
     "median min_steps 25": ("median", {"min_steps": 25}),
