@@ -30,6 +30,7 @@ from naspredict.trials import Trial
 from naspredict import data  # noqa: E402
 from naspredict.evaluators import as_evaluator  # noqa: E402
 from naspredict.search import make_strategy  # noqa: E402
+from naspredict.torch_utils import set_threads  # noqa: E402
 
 SURROGATES = ("gp", "gcn-blr")
 
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
     p.add_argument("--surrogates", default=",".join(SURROGATES))
     p.add_argument("--no-write", dest="write", action="store_false", help="print only")
     args = p.parse_args(argv)
+    set_threads(1)  # the process's thread policy, once (library calls leave it alone)
     bench = data.load("nb201-cifar10")
     rows = []
     for name in args.surrogates.split(","):

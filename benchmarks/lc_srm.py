@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from naspredict import data  # noqa: E402
 from naspredict.predictors.lc_srm import LearningCurveSRM, LearningCurveStopper  # noqa: E402
+from naspredict.torch_utils import set_threads  # noqa: E402
 
 N_EPOCHS = 200
 
@@ -109,6 +110,7 @@ def main(argv=None):
     ap.add_argument("--cv-score", default="mse", help="inner-CV criterion for gamma='cv': mse|tau")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lc_srm.csv"))
     args = ap.parse_args(argv)
+    set_threads(1)  # the process's thread policy, once (library calls leave it alone)
     bench = data.load("nb201-curves")
     srm = dict(gamma=args.gamma if args.gamma == "cv" else float(args.gamma), cv_score=args.cv_score)
     print("svr SRM settings:", srm)

@@ -22,11 +22,13 @@ sys.path.insert(0, str(ROOT))
 from naspredict import data  # noqa: E402
 from naspredict.encodings import base as enc_base  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
+from naspredict.torch_utils import set_threads  # noqa: E402
 
 NAMES = ["gp", "gcn-blr", "gcn", "nao", "semi", "mlp-ensemble", "ensemble", "rf", "xgb"]
 
 
 def main() -> int:
+    set_threads(1)  # the process's thread policy, once (library calls leave it alone)
     bench = data.load("nb201-cifar10")
     y = bench.values("baseline_accuracy")
     rng = np.random.default_rng(0)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from naspredict import data  # noqa: E402
 from naspredict.evaluation import evaluate, plot_metric_vs_size  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
+from naspredict.torch_utils import set_threads  # noqa: E402
 
 from _parallel import parallel_map  # noqa: E402  (benchmarks/, the script's folder)
 
@@ -96,6 +97,8 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1,
                    help="(predictor, seed) runs in parallel, one process and one core each (default 1)")
     args = p.parse_args(argv)
+    set_threads(1)  # the process's thread policy, once (library calls leave it alone; --jobs
+    # workers inherit it through fork, and _parallel's OMP_NUM_THREADS=1)
     sizes = [int(s) for s in args.sizes.split(",")]
     preds = predictors()
     if args.predictors:

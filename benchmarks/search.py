@@ -35,6 +35,7 @@ from naspredict import data  # noqa: E402
 from naspredict.evaluators import as_evaluator  # noqa: E402
 from naspredict.search import make_strategy  # noqa: E402
 from naspredict.search.pareto import hypervolume, pareto_front  # noqa: E402
+from naspredict.torch_utils import set_threads  # noqa: E402
 
 from _parallel import parallel_map  # noqa: E402  (benchmarks/, the script's folder)
 
@@ -141,7 +142,6 @@ def _optuna_arch(sp, trial):
 
 def _single_run(label: str, seed: int) -> tuple[dict, pd.DataFrame]:
     """One protocol-(a) run: the summary row and its best-so-far curve (first 100 steps)."""
-    from naspredict.torch_utils import one_thread
     bench = data.load("nb201-cifar10")
     name, params = SINGLE[label]
     t0 = time.perf_counter()
@@ -152,9 +152,8 @@ def _single_run(label: str, seed: int) -> tuple[dict, pd.DataFrame]:
     else:
         ev = as_evaluator(bench, ["baseline_accuracy"])
         s = make_strategy(name, bench.space, "baseline_accuracy", "max", seed=seed, **params)
-        with one_thread():
-            tr = s.run(ev, CAP, progress=False,
-                       stop_when=lambda st: stop([r.metrics["baseline_accuracy"] for _, r in st.history]))
+        tr = s.run(ev, CAP, progress=False,
+                   stop_when=lambda st: stop([r.metrics["baseline_accuracy"] for _, r in st.history]))
         vals = tr.frame["baseline_accuracy"].tolist()
     best = np.maximum.accumulate(vals)
     hit = np.nonzero(np.asarray(vals) >= OPTIMUM - 1e-9)[0]
@@ -233,7 +232,6 @@ def _multi_problem():
 def _multi_run(label: str, seed: int, budget: int = 200) -> tuple[dict, np.ndarray | None]:
     """One protocol-(b) run: the summary row (and, for mobo-qnehvi seed 0, its values for the
     Pareto plot)."""
-    from naspredict.torch_utils import one_thread
     bench, targets, dirs, signs, table, ref = _multi_problem()
     hv_true = hypervolume(table[pareto_front(table)], ref)
     name, params = MULTI[label]
@@ -245,8 +243,7 @@ def _multi_run(label: str, seed: int, budget: int = 200) -> tuple[dict, np.ndarr
         vals = np.array(_optuna_values(bench, targets, dirs, seed, params["sampler"], budget))
     else:
         s = make_strategy(name, bench.space, targets, dirs, seed=seed, **params)
-        with one_thread():
-            vals = s.run(as_evaluator(bench, targets), budget, progress=False).frame[targets].to_numpy(float)
+        vals = s.run(as_evaluator(bench, targets), budget, progress=False).frame[targets].to_numpy(float)
     row = {"strategy": label, "seed": seed}
     for n in (50, 100, 200):
         row[f"hv_{n}"] = hypervolume(vals[:n] * signs, ref) / hv_true
@@ -285,6 +282,8 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1,
                    help="runs in parallel, one process and one core each (default 1)")
     args = p.parse_args(argv)
+    set_threads(1)  # the process's thread policy, once (library calls leave it alone; --jobs
+    # workers inherit it through fork, and _parallel's OMP_NUM_THREADS=1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     wanted = args.strategies.split(",") if args.strategies else None
     if args.protocol in ("a", "both"):

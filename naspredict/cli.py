@@ -1,4 +1,9 @@
-"""The ``naspredict`` command.  ``naspredict <subcommand> --help`` documents each one."""
+"""The ``naspredict`` command.  ``naspredict <subcommand> --help`` documents each one.
+
+Thread policy: :func:`main` sets this process's torch intra-op threads (and the loaded BLAS
+libraries' threads) once, from the global ``--threads N`` option (default 1), before running
+the subcommand; the library calls it runs never change them (see :mod:`naspredict.torch_utils`).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +11,10 @@ import sys
 from typing import Sequence
 
 import pandas as pd
+
+#: subcommands that run torch models: main() imports torch for them to set its threads
+#: (the others set them only when torch is already imported, sparing its 2-3 s import)
+_MODEL_COMMANDS = frozenset({"evaluate", "search"})
 
 #: sizes of the spaces that cannot be enumerated, from their papers.
 _SPACE_SIZES = {
@@ -56,8 +65,22 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="naspredict", description="Predictor-driven neural architecture search.")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="torch intra-op threads for this process (and BLAS threads); naspredict's "
+                        "models are small and extra threads slow them on busy machines (default 1; "
+                        "give it before the subcommand: naspredict --threads 2 search ...)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("spaces", help="list the search spaces and their sizes",
@@ -92,6 +115,10 @@ def _add_later_commands(sub) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .torch_utils import set_threads
+
+    # the process's thread policy, set once here (library calls never change it)
+    set_threads(args.threads, import_torch=args.command in _MODEL_COMMANDS)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, KeyError) as err:

@@ -19,7 +19,9 @@ from .predictors import make
 from .search import make_strategy
 from .search.pareto import hypervolume, pareto_front
 from .search.plots import plot_best_so_far, plot_pareto
+from .cli import _positive_int
 from .store import ResultsStore
+from .torch_utils import set_threads
 
 DEMO_PREDICTORS = ("rf", "gp", "gcn-blr")
 
@@ -76,7 +78,11 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--bo-budget", type=int, default=50)
     p.add_argument("--mobo-budget", type=int, default=50)
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="torch intra-op (and BLAS) threads for this process (default 1: the models are "
+                        "small and extra threads slow them on busy machines)")
     args = p.parse_args(argv)
+    set_threads(args.threads)  # the process's thread policy, set once here (not in library calls)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()

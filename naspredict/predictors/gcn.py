@@ -23,8 +23,9 @@ Choices of ours, each measured on NB201 (CIFAR-10, Kendall tau on all held-out c
   10%) that otherwise dominates the MSE.
 * At least ``min_steps`` optimiser steps, so small training sets still get trained.
 * The readout concatenates mean pooling over the cell's nodes with the global node's state.
-* Torch runs single-threaded inside ``fit`` / ``predict``: the nets are tiny and intra-op
-  threads only slow them down on a shared machine.
+* ``fit`` / ``predict`` use the process's torch thread count, which the application sets
+  (``naspredict --threads``, default 1; :func:`naspredict.torch_utils.set_threads`): the nets
+  are tiny and intra-op threads only slow them down on a shared machine.
 """
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ import torch
 from torch import nn
 
 from ..encodings.graph import GLOBAL, GraphEncoding
-from ..torch_utils import one_thread
 from .base import Predictor
 from .transforms import RankGauss, target_scaler  # noqa: F401  (RankGauss re-exported)
 
@@ -179,12 +179,11 @@ class _GCNBase(Predictor):
         return dense_graphs(self.space_, archs, self.global_node)
 
     def _fit(self, archs, y):
-        with one_thread():
-            self.scaler_ = target_scaler(self.target_transform, y)
-            self._fit_model(self._graphs(archs), self.scaler_.forward(y))
+        self.scaler_ = target_scaler(self.target_transform, y)
+        self._fit_model(self._graphs(archs), self.scaler_.forward(y))
 
     def _predict(self, archs, return_std=False):
-        with one_thread(), torch.no_grad():
+        with torch.no_grad():
             return self._predict_model(self._graphs(archs), return_std)
 
     def _steps(self, n: int) -> int:
@@ -361,7 +360,7 @@ class GCNBLRPredictor(_GCNBase):
         archs = self._check_archs(archs)
         if len(archs) == 0:
             return np.zeros((n, 0))
-        with one_thread(), torch.no_grad():
+        with torch.no_grad():
             Phi = self._forward_all(self._graphs(archs), self._basis)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         L = torch.linalg.cholesky(self.w_cov_ + 1e-10 * torch.eye(len(self.w_cov_), dtype=torch.float64))

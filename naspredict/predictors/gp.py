@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from ..encodings import make_encoding
-from ..torch_utils import one_thread
 from .base import Predictor, Standardizer
 
 _KERNELS = ("rbf", "matern")
@@ -92,8 +91,7 @@ class GPPredictor(Predictor):
             raise ValueError(f"calibrate_std must be 'cv' or None, got {self.calibrate_std!r}")
         if int(self.cv_folds) < 2 or int(self.cv_max_points) < 2 * int(self.cv_folds):
             raise ValueError("cv_folds must be >= 2 and cv_max_points >= 2 * cv_folds")
-        with one_thread():
-            self._fit_gp(archs, y)
+        self._fit_gp(archs, y)
         self.std_scale_ = 1.0
         if self.calibrate_std == "cv" and len(y) >= 2 * self.cv_folds:
             self.std_scale_ = self._cv_std_scale(archs, np.asarray(y, float))
@@ -162,7 +160,7 @@ class GPPredictor(Predictor):
                 opt.step()
 
         # freeze the posterior: Cholesky of K + noise I and the weights alpha
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             self.covar_ = covar.eval()
             self.const_ = float(model.mean_module.constant.detach())
             self.noise_ = float(likelihood.noise.detach())
@@ -187,7 +185,7 @@ class GPPredictor(Predictor):
     def _predict(self, archs, return_std=False):
         Xs = self._scaled(archs)
         means, stds = [], []
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             for s in range(0, len(Xs), self.batch_size):
                 m, v = self._latent(Xs[s:s + self.batch_size], mean_only=not return_std)
                 means.append(m)
@@ -213,7 +211,7 @@ class GPPredictor(Predictor):
             return np.zeros((n, 0))
         Xs = self._scaled(archs)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             mean, cov = self._latent(Xs, full_cov=True)
             if include_noise:
                 cov = cov + self.noise_ * torch.eye(len(Xs), dtype=cov.dtype)

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from ..encodings import make_encoding
-from ..torch_utils import one_thread
 from .base import Predictor, Standardizer
 
 
@@ -52,8 +51,7 @@ class MLPEnsemblePredictor(Predictor):
         return torch.from_numpy(make_encoding(self.encoding, self.space_).transform(archs))
 
     def _fit(self, archs, y):
-        with one_thread():
-            self._train(archs, y)
+        self._train(archs, y)
 
     def _train(self, archs, y):
         X = self._X(archs)
@@ -84,7 +82,7 @@ class MLPEnsemblePredictor(Predictor):
 
     def _predict(self, archs, return_std=False):
         X = self._X(archs)
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             preds = torch.stack([m(X).squeeze(-1) for m in self.members_]).numpy()
         mean, std = preds.mean(0), preds.std(0)
         if return_std:

@@ -30,7 +30,6 @@ import numpy as np
 
 from ..encodings.sequence import EDGE, FIRST_OP, NO_EDGE, PAD, SequenceEncoding
 from ..encodings.base import n_inputs
-from ..torch_utils import one_thread
 from .base import Predictor
 from .transforms import target_scaler
 
@@ -137,8 +136,7 @@ class NAOPredictor(Predictor):
 
     # -- training -------------------------------------------------------------------------
     def _fit(self, archs, y, sample_weight=None):
-        with one_thread():
-            self._fit_nets(archs, y, sample_weight)
+        self._fit_nets(archs, y, sample_weight)
 
     def _fit_nets(self, archs, y, sample_weight):
         torch = _torch()
@@ -190,7 +188,7 @@ class NAOPredictor(Predictor):
         """Standardised predictions, shape ``(n_ensemble, n)``."""
         torch = _torch()
         outs = []
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             for net in self.nets_:
                 parts = [net.predict(net.encode(tokens[i:i + 8192]))
                          for i in range(0, len(tokens), 8192)]

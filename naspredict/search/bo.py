@@ -36,8 +36,10 @@ Choices of ours (the papers leave them open or differ):
   loop keeps them as pending trials) join the fit as Kriging-believer fantasies (their
   predicted means), so busy workers are not all sent to the same region; with Thompson
   sampling the independent draws already spread them.
-* Torch runs single-threaded during a round (small models; on a busy machine intra-op threads
-  made GP fitting ~20x slower in our measurements).
+* The strategy leaves torch's thread count alone: the application sets it once
+  (``naspredict --threads``, default 1, or :func:`naspredict.torch_utils.set_threads`).  One
+  thread suits these small models; on a busy machine intra-op threads made GP fitting ~20x
+  slower in our measurements.
 """
 from __future__ import annotations
 
@@ -48,7 +50,6 @@ from sklearn.base import clone
 
 from .acquisition import ACQUISITIONS, score, thompson_draws, upper_confidence_bound
 from ..predictors.transforms import RankGauss
-from ..torch_utils import one_thread
 from .base import Strategy
 
 _TRANSFORMS = ("quantile", "clip", "none")
@@ -284,8 +285,7 @@ class BayesianOptimization(Strategy):
         min_train = max(int(getattr(self.predictor, "min_train", 2)), 2)
         if len(archs) < max(self.n_initial, min_train):
             return self.sample_new(n)
-        with one_thread():
-            return self._propose_bo(n, archs, vals[:, 0])
+        return self._propose_bo(n, archs, vals[:, 0])
 
     def _propose_bo(self, n: int, archs: list, y: np.ndarray) -> list:
         z = transform_targets(y, self.target_transform)

@@ -94,7 +94,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..encodings import make_encoding
-from ..torch_utils import limited_threads
 from .base import Strategy
 from .pareto import hypervolume, hypervolume_improvement, nondominated_cells, pareto_front
 
@@ -192,10 +191,13 @@ class MultiObjectiveBO(Strategy):
         With ``"qnehvi"`` / ``"qnparego"`` the additive kernel is slow (BoTorch evaluates the
         joint posterior of each candidate with every observed cell); it suits ``"ehvi"``, which
         needs only the marginals.
-    torch_threads : torch and BLAS threads during a proposal (restored afterwards; default 1: the
-        matrices are small, and on a busy machine a thread pool makes them far slower --
-        measured 2,000x for 12 x 51 products with 2 threads on 2 loaded cores).  ``None``
-        keeps torch's setting.
+    torch_threads : deprecated and ignored (to be removed in the next release); passing
+        anything but ``None`` warns.  The strategy no longer changes the process's thread
+        count: the application sets it once (``naspredict --threads``, default 1, or
+        :func:`naspredict.torch_utils.set_threads` at the start of a script; the executors'
+        workers set their own).  One thread suits these small matrices: on a busy machine a
+        thread pool made them far slower (measured 2,000x for 12 x 51 products with 2 threads
+        on 2 loaded cores).
     """
 
     max_objectives = 10
@@ -210,7 +212,7 @@ class MultiObjectiveBO(Strategy):
                  quantile_transform: bool | Sequence[str] = False, clip_at_ref: bool = False,
                  max_candidates: int = 1000, beta: float = 2.0, mc_samples: int | None = None,
                  chunk_size: int = 256, max_enumerate: int = 50_000, n_random: int = 1000,
-                 predictor_params: dict | None = None, torch_threads: int | None = 1,
+                 predictor_params: dict | None = None, torch_threads: int | None = None,
                  fit_maxiter: int = 200, refit_every: int = 1, kernel: str = "default"):
         super().__init__(space, target=target, direction=direction, seed=seed)
         m = len(self.targets)
@@ -248,7 +250,11 @@ class MultiObjectiveBO(Strategy):
         self.max_enumerate = int(max_enumerate)
         self.n_random = int(n_random)
         self.predictor_params = dict(predictor_params or {})
-        self.torch_threads = torch_threads
+        if torch_threads is not None:
+            warnings.warn("mobo's torch_threads is deprecated and ignored: the strategy no longer "
+                          "changes the process's thread count; set it once at the start of the "
+                          "program (naspredict.torch_utils.set_threads, naspredict --threads)",
+                          DeprecationWarning, stacklevel=2)
         self.fit_maxiter = int(fit_maxiter)
         if int(refit_every) < 1:
             raise ValueError(f"refit_every must be >= 1, got {refit_every}")
@@ -410,18 +416,10 @@ class MultiObjectiveBO(Strategy):
         cands, Xc, _ = self._candidates(front_archs)
         if not cands:
             return []
-        from threadpoolctl import threadpool_limits
-
-        limits = threadpool_limits(self.torch_threads) if self.torch_threads else None
-        try:
-            with limited_threads(self.torch_threads):
-                if self.surrogate == "gp":
-                    order = self._propose_gp(archs, Y, ref, cands, Xc, n)
-                else:
-                    order = self._propose_gcn(archs, Y, ref, cands, n)
-        finally:
-            if limits is not None:
-                limits.restore_original_limits()
+        if self.surrogate == "gp":
+            order = self._propose_gp(archs, Y, ref, cands, Xc, n)
+        else:
+            order = self._propose_gcn(archs, Y, ref, cands, n)
         out = []
         for i in order:  # skip isomorphic repeats; remember them as dead
             a = cands[i]

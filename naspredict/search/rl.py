@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from ..torch_utils import one_thread
 from .base import Strategy
 
 
@@ -113,8 +112,7 @@ class ReinforceSearch(Strategy):
 
     # -- proposals ---------------------------------------------------------------------------
     def _propose(self, n: int) -> list:
-        with one_thread():
-            return self._sample_unseen(n)
+        return self._sample_unseen(n)
 
     def _sample_unseen(self, n: int) -> list:
         out, keys = [], set()
@@ -145,8 +143,7 @@ class ReinforceSearch(Strategy):
         return 0.0 if std < 1e-12 else (v - self._mean) / std
 
     def _update(self, pairs) -> None:
-        with one_thread():
-            self._learn(pairs)
+        self._learn(pairs)
 
     def _learn(self, pairs) -> None:
         import torch
