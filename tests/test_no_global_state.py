@@ -38,11 +38,9 @@ def split(nb201):
 
 @pytest.fixture
 def threads():
-    """A thread count other than 1 (what the predictors use inside), restored afterwards."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield 2
-    torch.set_num_threads(old)
+    """The thread count the suite runs with (conftest sets 1); tests/test_thread_policy.py
+    checks separately that no library call sets threads at all."""
+    return torch.get_num_threads()
 
 
 def _fit_predict(name, split, random_state):
