@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from naspredict._testing import alive, descendants  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS_CSV = RESULTS / "parallel_resume_runs.csv"
 TABLE = RESULTS / "parallel_resume.md"
@@ -197,39 +199,10 @@ def _log(path: Path) -> list[tuple[str, str]]:
     return [tuple(line.split("\t")) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _children(pid: int) -> set[int]:
-    """``pid``'s descendants (Linux /proc): what a killed driver may leave behind."""
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(d))
-    out, todo = set(), [pid]
-    while todo:
-        for c in kids.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _kill_left_behind(pids: set[int]) -> int:
     n = 0
     for pid in pids:
-        if _alive(pid):
+        if alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
                 n += 1
@@ -264,7 +237,7 @@ def _kill_and_resume(work: Path, strategy: str, seed: int, budget: int, executor
                 break
             time.sleep(0.005)
         time.sleep(extra_delay)
-        left_behind = _children(first.pid)
+        left_behind = descendants(first.pid)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:

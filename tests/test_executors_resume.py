@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from naspredict._testing import alive, descendants
 from naspredict.store import ResultsStore
 from naspredict.trials import TrialState
 
@@ -75,35 +76,6 @@ DRIVER = textwrap.dedent('''
 ''')
 
 
-def _children(pid: int) -> set[int]:
-    """``pid``'s descendants (Linux /proc), to clean up what a killed driver leaves behind."""
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(d))
-    out, todo = set(), [pid]
-    while todo:
-        for c in kids.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _finished_count(path: Path) -> int:
     if not path.exists():
         return 0
@@ -142,7 +114,7 @@ def test_sigkill_then_resume(executor, tmp_path):
             if _log(log) and _finished_count(db) >= KILL_AT:
                 break
             time.sleep(0.01)
-        left_behind = _children(first.pid)
+        left_behind = descendants(first.pid)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
@@ -165,7 +137,7 @@ def test_sigkill_then_resume(executor, tmp_path):
         # what the SIGKILLed driver started (pool workers exit on their own when their driver
         # dies; a few Ray helper processes do not): end those processes, by their ids
         for pid in left_behind:
-            if _alive(pid):
+            if alive(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
