@@ -227,6 +227,10 @@ class ResultsStore:
         that proposed them, in one transaction.  ``redispatch=True`` marks trials of an
         interrupted run (already stored) as started again."""
         trials = list(trials)
+        for t in trials:
+            if not isinstance(t.arch, str):
+                raise TypeError(f"store trials with the arch as its space string (space.to_str), "
+                                f"got {type(t.arch).__name__}")
         now = time.time()
         blob = None if strategy_state is None else pickle.dumps(strategy_state, protocol=pickle.HIGHEST_PROTOCOL)
         with self._conn:
@@ -239,7 +243,7 @@ class ResultsStore:
                     self._conn.execute(
                         "INSERT INTO trials(run_id, number, arch, fidelity, state, parent, started) "
                         "VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                        (run_id, t.id, t.arch if isinstance(t.arch, str) else self._arch_str(t),
+                        (run_id, t.id, t.arch,
                          t.fidelity.key(), t.parent, now))
             if blob is not None:
                 self._conn.execute("UPDATE runs SET strategy_state = ? WHERE run_id = ?", (blob, run_id))
@@ -345,10 +349,6 @@ class ResultsStore:
         return write_frame(df, path)
 
     # -- helpers -------------------------------------------------------------------------------
-    @staticmethod
-    def _arch_str(t: Trial) -> str:
-        raise TypeError(f"store trials with the arch as its space string (space.to_str), got {type(t.arch).__name__}")
-
     def _run_id(self, run: int | str) -> int:
         if isinstance(run, int):
             return run

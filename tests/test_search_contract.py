@@ -174,8 +174,8 @@ def test_simulated_executor_returns_results_out_of_order(nb201, ev):
 
 
 def test_async_bo_spreads_busy_workers(nb201, ev):
-    """Four workers busy at once get four different proposals, and the pending trials enter the
-    surrogate (a proposal made with them pending differs from one made without)."""
+    """Four workers busy at once (asked one at a time, none told) get four different
+    proposals, all kept pending; a strategy asked once has one pending."""
     s = make_strategy("bo", nb201.space, TARGET, seed=0, predictor="rf",
                       predictor_params={"n_estimators": 20}, n_initial=5)
     first = s.ask(5)

@@ -11,7 +11,7 @@ def make_executor(name: str, workers: int = 1, **kw) -> Executor:
     """``"serial"`` (default, in this process), ``"local"`` (process pool), ``"ray"`` or
     ``"simulated"`` (virtual workers on a simulated clock); ``kw`` go to the class."""
     if name == "serial":
-        return SerialExecutor(max(1, workers) if kw.pop("batch", False) else 1, **kw)
+        return SerialExecutor(**kw)
     if name == "simulated":
         return SimulatedExecutor(workers, **kw)
     if name == "local":
