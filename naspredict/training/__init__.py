@@ -1,0 +1,1 @@
+"""Real training: local data sets (images, graphs) and the training routine."""
