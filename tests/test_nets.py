@@ -1,0 +1,109 @@
+"""naspredict.nets: networks built from architectures (exact parameter counts, shapes, errors)."""
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+import torch
+
+from naspredict.nets import build_network, count_params, make_op
+from naspredict.spaces import get_space
+
+from .conftest import shared_or_skip
+
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+# NAS-Bench-201's best CIFAR-10 cell in its own table (94.37 % test accuracy, Dong & Yang 2020)
+NB201_BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+DEAD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
+
+
+def _naslib_rows(name: str, dataset: str = "cifar10", n: int | None = None):
+    data = json.loads(shared_or_skip("naslib_zc", f"zc_{name}.json").read_text())
+    rows = data.get(dataset) or data["nasbench101"][dataset]
+    items = list(rows.items())
+    return items if n is None else items[:: max(1, len(items) // n)][:n]
+
+
+# ---- nb201 ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell, expected", [(ALL_CONV, 1_531_546), (NB201_BEST, 1_288_506)])
+def test_nb201_published_param_counts(cell, expected):
+    assert count_params(build_network("nb201", cell)) == expected
+
+
+def test_nb201_params_match_naslib_table():
+    space = get_space("nb201")
+    rows = _naslib_rows("nasbench201", n=6)
+    for key, row in rows:
+        net = build_network(space, space.from_naslib(ast.literal_eval(key)))
+        assert round(count_params(net) / 1e6, 6) == pytest.approx(row["params"]["score"], abs=1e-9), key
+
+
+def test_nb201_forward_shape_and_string_or_arch():
+    space = get_space("nb201")
+    arch = space.from_str(NB201_BEST)
+    net = build_network(space, arch, channels=4, cells=1, n_classes=7, input_shape=(1, 16, 16))
+    assert net(torch.randn(2, 1, 16, 16)).shape == (2, 7)
+    # the canonical string and the arch object build the same network
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        a = build_network("nb201", NB201_BEST, channels=4, cells=1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        b = build_network(space, arch, channels=4, cells=1)
+    x = torch.randn(3, 3, 32, 32)
+    a.eval(), b.eval()
+    assert torch.equal(a(x), b(x))
+
+
+def test_nb201_unreachable_output_gives_constant_logits():
+    space = get_space("nb201")
+    assert not space.has_live_path(space.from_str(DEAD))
+    net = build_network("nb201", DEAD, channels=4, cells=1)
+    for mode in (True, False):
+        net.train(mode)
+        out = net(torch.randn(4, 3, 32, 32) * 5)
+        assert torch.isfinite(out).all()
+        assert torch.allclose(out, out[:1].expand_as(out)), "dead cell must give constant logits"
+    # a live cell does depend on its input (the test above could not pass by accident)
+    live = build_network("nb201", NB201_BEST, channels=4, cells=1).eval()
+    out = live(torch.randn(4, 3, 32, 32))
+    assert not torch.allclose(out, out[:1].expand_as(out))
+
+
+# ---- validation ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(channels=0), "channels must be a positive int"),
+    (dict(channels=2.5), "channels must be a positive int"),
+    (dict(cells=-1), "cells must be a positive int"),
+    (dict(n_classes=0), "n_classes"),
+    (dict(input_shape=(32, 32)), r"\(C, H, W\)"),
+    (dict(input_shape=(3, 32, 32, 1)), r"\(C, H, W\)"),
+    (dict(input_shape=(3, 2, 2)), "at least 4"),
+    (dict(input_shape=5), "must be a tuple"),
+])
+def test_bad_settings_raise_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build_network("nb201", ALL_CONV, **kwargs)
+
+
+def test_bad_space_and_arch_raise():
+    with pytest.raises(ValueError, match="unknown search space"):
+        build_network("nb999", ALL_CONV)
+    with pytest.raises(ValueError, match="NB201 string"):
+        build_network("nb201", "not an arch")
+    with pytest.raises(ValueError, match="expected an NB201Arch"):
+        build_network("nb201", ("nor_conv_3x3",) * 6)
+
+
+def test_op_registry_errors_and_shapes():
+    with pytest.raises(ValueError, match="unknown op"):
+        make_op("conv_9x9", 4, 4)
+    with pytest.raises(ValueError, match="stride must be a positive int"):
+        make_op("nor_conv_3x3", 4, 4, 0)
+    x = torch.randn(2, 4, 8, 8)
+    for name in ("none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "nor_conv_3x3",
+                 "sep_conv_5x5", "dil_conv_3x3"):
+        assert make_op(name, 4, 6, 2)(x).shape == (2, 6, 4, 4), name
