@@ -107,3 +107,58 @@ def test_op_registry_errors_and_shapes():
     for name in ("none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "nor_conv_3x3",
                  "sep_conv_5x5", "dil_conv_3x3"):
         assert make_op(name, 4, 6, 2)(x).shape == (2, 6, 4, 4), name
+
+
+# ---- nb101 ---------------------------------------------------------------------------------
+
+# NASLib's NB101 op ids (naslib/search_spaces/nasbench101/conversions.py: all_ops =
+# [INPUT, OUTPUT, MAXPOOL3X3, CONV1X1, CONV3X3]); decoded here, not through the space's
+# from_naslib, so these tests check the network against the data whatever that decoder does.
+_NASLIB_NB101_LABELS = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
+
+
+def _nb101_from_naslib_key(space, key: str):
+    t = ast.literal_eval(key)
+    matrix = [t[7 * i:7 * i + 7] for i in range(7)]
+    return space.from_spec(matrix, [_NASLIB_NB101_LABELS[i] for i in t[49:]])
+
+
+def test_nb101_params_match_naslib_table():
+    space = get_space("nb101")
+    rows = _naslib_rows("nasbench101", n=5)
+    for key, row in rows:
+        net = build_network(space, _nb101_from_naslib_key(space, key))
+        assert round(count_params(net) / 1e6, 6) == pytest.approx(row["params"], abs=1e-9), key
+
+
+def test_nb101_readme_cell_params_and_pruning():
+    space = get_space("nb101")
+    m = [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
+         [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]]
+    ops = ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
+           "maxpool3x3", "output"]
+    assert count_params(build_network(space, space.from_spec(m, ops))) == 2_694_282
+    # a dangling vertex (no path to the output) is pruned: same network as without it
+    dangling = [row[:] for row in m]
+    dangling[1][6], dangling[1][4] = 0, 0
+    dangling[0][1] = 1
+    with_dangling = space.from_spec(dangling, ops)
+    assert space.pruned(with_dangling).n_nodes == 6
+    assert (count_params(build_network(space, with_dangling, channels=8, cells=1))
+            == count_params(build_network(space, space.pruned(with_dangling), channels=8, cells=1)))
+
+
+def test_nb101_vertex_channels():
+    from naspredict.nets.nb101 import compute_vertex_channels
+    # input -> 1 -> out, input -> 2 -> out, 1 -> 2: 2 vertices feed the output, 11 = 6 + 5
+    m = [[0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    assert compute_vertex_channels(4, 11, m) == [4, 6, 5, 11]
+
+
+def test_nb101_forward_small():
+    space = get_space("nb101")
+    arch = space.from_str("0110.0011.0001.0000:input,conv3x3-bn-relu,maxpool3x3,output")
+    net = build_network(space, arch, channels=8, cells=1, n_classes=5, input_shape=(3, 8, 8))
+    assert net(torch.randn(2, 3, 8, 8)).shape == (2, 5)
+    direct = space.from_str("01.00:input,output")  # input straight to output: one projection
+    assert build_network(space, direct, channels=8, cells=1)(torch.randn(1, 3, 8, 8)).shape == (1, 10)
