@@ -620,3 +620,21 @@ def test_planetoid_local_folder_and_no_download(tmp_path, monkeypatch, no_networ
     _check_masks(g)
     assert torch.equal(load_graph("cora", root=root / "Cora").data.y, g.data.y)  # the folder itself
     assert load_graph("cora", root=root, train_fraction=0.5).info["split"] == "random"
+
+
+def test_graph_data_fraction_nested_and_stratified():
+    from naspredict.training.graphs import subsample
+    full = load_graph("karate", seed=0)
+    half = load_graph("karate", seed=0, data_fraction=0.5)
+    quarter = subsample(full, 0.25, seed=0)
+    assert half.sizes == {"train": 10, "val": 7, "test": 7} and quarter.sizes["train"] == 5
+    assert torch.equal(half.data.val_mask, full.data.val_mask)
+    assert torch.equal(half.data.test_mask, full.data.test_mask)
+    t, h, q = full.data.train_mask, half.data.train_mask, quarter.data.train_mask
+    assert (q <= h).all() and (h <= t).all() and h.sum() < t.sum()  # nested
+    assert (full.data.train_mask == t).all() and t.sum() == 20  # the original is unchanged
+    counts = torch.bincount(full.data.y[h], minlength=4)
+    assert (counts - torch.bincount(full.data.y[t], minlength=4) * 0.5).abs().max() <= 1
+    assert not torch.equal(subsample(full, 0.5, seed=1).data.train_mask, h)
+    with pytest.raises(ValueError, match="data_fraction"):
+        load_graph("karate", data_fraction=0)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["GraphData", "load_graph", "GRAPH_DATASETS", "node_split"]
+__all__ = ["GraphData", "load_graph", "subsample", "GRAPH_DATASETS", "node_split"]
 
 PLANETOID = ("cora", "citeseer", "pubmed")
 #: the names :func:`load_graph` knows (besides paths to .pt files)
@@ -34,7 +34,7 @@ GRAPH_DATASETS = ("karate",) + PLANETOID
 _PLANETOID_RAW = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 _PLANETOID_DIR = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 _DEFAULT_TRAIN, _DEFAULT_VAL = 0.6, 0.2
-_STREAM_SPLIT = 201
+_STREAM_SPLIT, _STREAM_FRACTION = 201, 202
 
 
 @dataclass
@@ -185,7 +185,8 @@ def _check(data, where: str):
 
 def load_graph(name_or_path: str | os.PathLike, *, root: str | os.PathLike | None = None,
                seed: int = 0, train_fraction: float | None = None,
-               val_fraction: float | None = None, weights_only: bool = True) -> GraphData:
+               val_fraction: float | None = None, data_fraction: float | None = 1.0,
+               weights_only: bool = True) -> GraphData:
     """Load a node-classification graph from local data and give it split masks.
 
     Parameters
@@ -197,6 +198,8 @@ def load_graph(name_or_path: str | os.PathLike, *, root: str | os.PathLike | Non
     train_fraction, val_fraction : per-class shares of the labelled nodes for a random split
         (defaults 0.6 and 0.2 when only the other is given; the rest is test).  Both ``None``:
         keep shipped masks when all three exist, else split 0.6 / 0.2 / 0.2.
+    data_fraction : in ``(0, 1]`` (``None`` = 1): keep this share of the training nodes (see
+        :func:`subsample`); validation and test masks are unchanged.
     weights_only : passed to ``torch.load`` for ``.pt`` files (``False`` only for trusted files).
 
     Returns
@@ -221,6 +224,10 @@ def load_graph(name_or_path: str | os.PathLike, *, root: str | os.PathLike | Non
                               or not 0 <= v < 1 or (nm == "train_fraction" and v == 0)):
             raise ValueError(f"{nm} must be in {'(0' if nm == 'train_fraction' else '[0'}, 1), "
                              f"got {v!r}")
+    if data_fraction is not None and (isinstance(data_fraction, bool)
+                                      or not isinstance(data_fraction, (int, float))
+                                      or not 0 < data_fraction <= 1):
+        raise ValueError(f"data_fraction must be in (0, 1], got {data_fraction!r}")
     random_split = train_fraction is not None or val_fraction is not None
     tf = _DEFAULT_TRAIN if train_fraction is None else float(train_fraction)
     vf = _DEFAULT_VAL if val_fraction is None else float(val_fraction)
@@ -271,5 +278,34 @@ def load_graph(name_or_path: str | os.PathLike, *, root: str | os.PathLike | Non
     data.train_mask, data.val_mask, data.test_mask = masks
     labelled = data.y[data.y >= 0]
     n_classes = int(labelled.max()) + 1 if labelled.numel() else 0
-    return GraphData(data=data, n_features=int(data.x.shape[1]), n_classes=n_classes, name=name,
-                     source=source, seed=int(seed), info=info)
+    g = GraphData(data=data, n_features=int(data.x.shape[1]), n_classes=n_classes, name=name,
+                  source=source, seed=int(seed), info=info)
+    return subsample(g, data_fraction, seed=seed) if data_fraction not in (None, 1, 1.0) else g
+
+
+def subsample(graph: GraphData, data_fraction: float, *, seed: int = 0) -> GraphData:
+    """A copy of ``graph`` whose ``train_mask`` keeps ``max(1, round(data_fraction * n))`` of
+    its ``n`` training nodes, stratified by class and seeded by ``seed``; for one seed a smaller
+    fraction's nodes are a subset of a larger one's (a prefix of one
+    :func:`~naspredict.training.data.stratified_order`).  Validation and test masks, features
+    and edges are shared with ``graph`` (not copied)."""
+    from .data import stratified_order
+    if isinstance(data_fraction, bool) or not isinstance(data_fraction, (int, float)) \
+            or not 0 < data_fraction <= 1:
+        raise ValueError(f"data_fraction must be in (0, 1], got {data_fraction!r}")
+    if data_fraction == 1:
+        return graph
+    d = graph.data
+    train = d.train_mask.nonzero().view(-1).cpu()
+    if len(train) == 0:
+        return graph
+    k = max(1, round(float(data_fraction) * len(train)))
+    order = stratified_order(d.y[train].cpu().numpy(),
+                             np.random.default_rng([_STREAM_FRACTION, int(seed)]))
+    keep = train[torch.from_numpy(order[:k])]
+    mask = torch.zeros_like(d.train_mask)
+    mask[keep.to(mask.device)] = True
+    new = d.__class__(**d.to_dict())  # shallow: the same tensors, a new mask
+    new.train_mask = mask
+    info = dict(graph.info, data_fraction=float(data_fraction), n_train_full=len(train))
+    return replace(graph, data=new, info=info)
