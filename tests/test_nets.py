@@ -162,3 +162,54 @@ def test_nb101_forward_small():
     assert net(torch.randn(2, 3, 8, 8)).shape == (2, 5)
     direct = space.from_str("01.00:input,output")  # input straight to output: one projection
     assert build_network(space, direct, channels=8, cells=1)(torch.randn(1, 3, 8, 8)).shape == (1, 10)
+
+
+# ---- darts ---------------------------------------------------------------------------------
+
+DARTS_V2 = dict(
+    normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+            ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+    normal_concat=[2, 3, 4, 5],
+    reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+            ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
+    reduce_concat=[2, 3, 4, 5])
+
+
+def test_darts_v2_published_param_count():
+    from naspredict.nets.darts import DartsNetwork
+    arch = get_space("darts").from_genotype(DARTS_V2)
+    net = DartsNetwork(arch, 36, 20, auxiliary=True)
+    # DARTS's log: "param size = 3.349342MB" (auxiliary head excluded)
+    assert sum(p.numel() for n, p in net.named_parameters() if "auxiliary" not in n) == 3_349_342
+
+
+def test_darts_params_match_naslib_table_with_nonaffine_ops():
+    from naspredict.nets.darts import DartsNetwork
+    space = get_space("darts")
+    for key, row in _naslib_rows("nasbench301", n=4):
+        arch = space.from_naslib(ast.literal_eval(key))
+        expected = round(row["params"]["score"] * 1e6)
+        assert count_params(DartsNetwork(arch, 32, 8, op_affine=False)) == expected, key
+        assert count_params(build_network(space, arch)) > expected  # default: affine op BNs
+
+
+def test_darts_forward_small_with_options():
+    from naspredict.nets.darts import DartsNetwork
+    space = get_space("darts")
+    arch = space.from_genotype(DARTS_V2)
+    net = build_network(space, space.to_str(arch), channels=4, cells=3, n_classes=6,
+                        input_shape=(3, 16, 16))
+    assert net(torch.randn(2, 3, 16, 16)).shape == (2, 6)
+    aux = DartsNetwork(arch, 4, 3, n_classes=6, auxiliary=True, drop_path_prob=0.3)
+    logits, aux_logits = aux(torch.randn(2, 3, 32, 32))
+    assert logits.shape == aux_logits.shape == (2, 6)
+    x = torch.randn(4, 3, 32, 32)
+    assert not torch.equal(aux(x)[0], aux(x)[0])  # drop path is random in training
+    aux.drop_path_prob = 0.0
+    assert torch.equal(aux(x)[0], aux(x)[0])
+    aux.eval()
+    assert aux(x).shape == (4, 6)
+    with pytest.raises(ValueError, match="drop_path_prob"):
+        aux.drop_path_prob = 1.5
+    with pytest.raises(ValueError, match="divisible by 2"):
+        build_network(space, arch, channels=5)
