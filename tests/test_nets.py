@@ -213,3 +213,60 @@ def test_darts_forward_small_with_options():
         aux.drop_path_prob = 1.5
     with pytest.raises(ValueError, match="divisible by 2"):
         build_network(space, arch, channels=5)
+
+
+# ---- nbgraph -------------------------------------------------------------------------------
+
+def _bench(dataset: str):
+    import pickle
+    from naspredict.spaces.nbgraph import bench_path
+    try:
+        path = bench_path(dataset)
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+@pytest.mark.parametrize("dataset, n", [("cora", 6), ("computers", 3), ("proteins", 3)])
+def test_nbgraph_params_match_bench_para(dataset, n):
+    from naspredict.nets.nbgraph import NBGraphNetwork
+    bench = _bench(dataset)
+    space = get_space("nbgraph", ops_set="proteins" if dataset == "proteins" else "full")
+    keys = list(bench)[:: len(bench) // n][:n]
+    for key in keys:
+        arch = space.from_key(key)
+        net = NBGraphNetwork.for_dataset(arch, dataset, space=space)
+        assert count_params(net) == round(float(bench[key]["para"]) * 1e6), (dataset, str(arch))
+    if dataset == "cora":  # build_network's default shape is Cora's
+        arch = space.from_key(keys[1])
+        net = build_network(space, arch, n_classes=7, input_shape=(1433,))
+        assert count_params(net) == round(float(bench[keys[1]]["para"]) * 1e6)
+
+
+def test_nbgraph_forward_on_karate_club():
+    from torch_geometric.datasets import KarateClub  # ships inside PyG, no download
+    data = KarateClub()[0]
+    space = get_space("nbgraph")
+    archs = list(space.enumerate())[:: 26_206 // 6]
+    ops_seen = set()
+    for arch in archs + [space.from_str("link=0,1,2,3;ops=cheb,arma,graph,gin")]:
+        ops_seen |= set(arch.ops)
+        net = build_network(space, arch, channels=8, n_classes=4, input_shape=(data.num_features,))
+        out = net(data)
+        assert out.shape == (data.num_nodes, 4) and torch.isfinite(out).all(), str(arch)
+        net.eval()
+        assert torch.equal(net(data), net(data))  # no dropout in eval mode
+    assert ops_seen >= {"gat", "gcn", "gin", "cheb", "arma", "graph", "skip"}
+
+
+def test_nbgraph_bad_inputs():
+    arch = get_space("nbgraph").from_str("link=0,0,0,0;ops=gat,gat,gat,gat")
+    with pytest.raises(ValueError, match=r"n_features"):
+        build_network("nbgraph", arch)
+    with pytest.raises(ValueError, match=r"graph space"):
+        build_network("nbgraph", arch, input_shape=(3, 32, 32))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_network("nbgraph", arch, channels=10, input_shape=(5,))
+    with pytest.raises(ValueError, match="not a NAS-Bench-Graph benchmark cell"):
+        build_network("nbgraph", "link=0,0,0,0;ops=skip,gcn,gcn,gcn", input_shape=(5,))

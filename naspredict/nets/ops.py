@@ -296,7 +296,9 @@ def _graph(name):
             module = gnn.GATConv(C_in, C_out // 4, heads=4, concat=True, bias=bias,
                                  add_self_loops=normalize)
         elif name == "gcn":
-            module = gnn.GCNConv(C_in, C_out, add_self_loops=True, normalize=normalize)
+            # PyG >= 2.3 refuses self loops without normalisation; the benchmark's
+            # (add_self_loops=True, normalize=False) added none in the PyG it used
+            module = gnn.GCNConv(C_in, C_out, add_self_loops=normalize, normalize=normalize)
         elif name == "gin":
             module = gnn.GINConv(nn.Linear(C_in, C_out))
         elif name == "cheb":
