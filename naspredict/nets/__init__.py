@@ -13,9 +13,11 @@ from __future__ import annotations
 from .build import BUILDERS, NetBuilder, build_network, default_settings, register_builder
 from .dag import DagCell
 from .ops import OPS, make_op, op_names, register_op
+from .profile import Profile, profile
 
 __all__ = ["build_network", "default_settings", "register_builder", "BUILDERS", "NetBuilder",
-           "DagCell", "OPS", "make_op", "op_names", "register_op", "count_params"]
+           "DagCell", "OPS", "make_op", "op_names", "register_op", "count_params", "profile",
+           "Profile"]
 
 
 def count_params(model) -> int:
