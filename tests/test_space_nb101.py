@@ -154,7 +154,8 @@ def test_naslib_errors():
     m[0, 1] = m[1, 6] = 1
     ops = ("input", C3, C1, MP, C3, C1, "output")
     t = SPACE.to_naslib(NB101Arch(m, ops))
-    assert t[:49] == tuple(m.ravel()) and t[49:] == (0, 2, 3, 4, 2, 3, 1)
+    # NASLib's ids: 2=maxpool3x3, 3=conv1x1-bn-relu, 4=conv3x3-bn-relu
+    assert t[:49] == tuple(m.ravel()) and t[49:] == (0, 4, 3, 2, 4, 3, 1)
 
 
 def test_isomorphic_cells_share_canonical_key():

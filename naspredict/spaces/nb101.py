@@ -20,11 +20,14 @@ import numpy as np
 
 from .base import INPUT, OUTPUT, LabelledDAG, SearchSpace, live_nodes, prune
 
-#: intermediate-node ops; NASLib's ids are 2, 3, 4 in this order (0=input, 1=output).
+#: intermediate-node ops.
 OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 MAX_NODES = 7
 MAX_EDGES = 9
-_NASLIB_LABELS: tuple[str, ...] = (INPUT, OUTPUT, *OPS)
+#: NASLib's node-label ids (its ``convert_spec_to_tuple``): 0=input, 1=output, 2=maxpool3x3,
+#: 3=conv1x1-bn-relu, 4=conv3x3-bn-relu.  (Not the order of OPS: checked against the 500 cells of
+#: NASLib's zc_nasbench101.json, whose params all equal our NB101 networks' only with this order.)
+_NASLIB_LABELS: tuple[str, ...] = (INPUT, OUTPUT, "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
 _FORM = ("'<row>.<row>...:<label>,<label>...' (0/1 adjacency rows, upper triangular, then "
          f"node labels: input, any of {', '.join(OPS)}, output)")
 
@@ -158,7 +161,7 @@ class NB101Space(SearchSpace):
     # public formats
     def from_naslib(self, t: Sequence[int]) -> NB101Arch:
         """From NASLib's 56-tuple: 7x7 adjacency row-major, then 7 op ids (0=input, 1=output,
-        2=conv3x3-bn-relu, 3=conv1x1-bn-relu, 4=maxpool3x3).  Kept as given (not pruned), so
+        2=maxpool3x3, 3=conv1x1-bn-relu, 4=conv3x3-bn-relu).  Kept as given (not pruned), so
         ``to_naslib(from_naslib(t)) == t``."""
         t = tuple(t)
         n = MAX_NODES
