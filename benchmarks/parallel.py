@@ -12,26 +12,17 @@ part name lists its options); long parts keep per-seed rows and resume when inte
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _dispatch import dispatch  # noqa: E402
 
 PARTS = {"resume": "par_resume", "scaling": "par_scaling", "async-bo": "par_async_bo", "pruning": "par_pruning"}
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in (*PARTS, "all"):
-        print(__doc__)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
-    part, rest = argv[0], argv[1:]
-    names = list(PARTS) if part == "all" else [part]
-    code = 0
-    for name in names:
-        print(f"== {name} ==", flush=True)
-        code = max(code, int(import_module(PARTS[name]).main(rest if part != "all" else []) or 0))
-    return code
+    return dispatch(__doc__, PARTS, argv)
 
 
 if __name__ == "__main__":

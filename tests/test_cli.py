@@ -2,7 +2,7 @@ import pytest
 
 from naspredict.cli import main
 
-COMMANDS = ["spaces", "benchmarks", "show", "evaluate", "search", "runs", "export"]
+COMMANDS = ["spaces", "benchmarks", "show", "evaluate", "search", "runs", "export", "train", "profile"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

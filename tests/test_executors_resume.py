@@ -56,10 +56,17 @@ DRIVER = textwrap.dedent('''
     from tests.test_executors_resume import LoggedEvaluator
 
     def main():
-        store_path, executor, phase, log, budget = sys.argv[1:6]
-        nb = data.load("nb201-cifar10")
-        evaluator = DelayedEvaluator(LoggedEvaluator(as_evaluator(nb), log, phase), seconds=0.05)
-        strategy = make_strategy("random", nb.space, target="baseline_accuracy", seed=0)
+        store_path, executor, phase, log, budget, kind = sys.argv[1:7]
+        if kind == "train":  # real training: NB201 C=4 N=1 on scikit-learn's digits, 1 epoch
+            from naspredict.evaluators.training import TrainingEvaluator
+            inner = TrainingEvaluator("nb201", "digits", epochs=1, channels=4, cells=1, device="cpu",
+                                      profile=False)
+            evaluator, target = LoggedEvaluator(inner, log, phase), "val_accuracy"
+        else:
+            nb = data.load("nb201-cifar10")
+            evaluator = DelayedEvaluator(LoggedEvaluator(as_evaluator(nb), log, phase), seconds=0.05)
+            target = "baseline_accuracy"
+        strategy = make_strategy("random", evaluator.space, target=target, seed=0)
         kw = {"init_kwargs": {"num_cpus": 2, "include_dashboard": False}} if executor == "ray" else {}
         ex = make_executor(executor, 2, **kw)
         store = ResultsStore(store_path)
@@ -91,8 +98,11 @@ def _log(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(signal, "SIGKILL"),
                     reason="needs Linux /proc and SIGKILL")
-@pytest.mark.parametrize("executor", ["local", "ray"])
-def test_sigkill_then_resume(executor, tmp_path):
+@pytest.mark.parametrize("executor,kind", [("local", "table"), ("ray", "table"), ("local", "train")])
+def test_sigkill_then_resume(executor, kind, tmp_path):
+    """``kind="train"``: the evaluations are real trainings (a killed driver loses no finished
+    training and repeats none)."""
+    budget, kill_at = (BUDGET, KILL_AT) if kind == "table" else (8, 3)
     if executor == "ray":
         pytest.importorskip("ray")
     script = tmp_path / "driver.py"
@@ -101,7 +111,7 @@ def test_sigkill_then_resume(executor, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
 
     def driver(phase):
-        return subprocess.Popen([sys.executable, str(script), str(db), executor, phase, str(log), str(BUDGET)],
+        return subprocess.Popen([sys.executable, str(script), str(db), executor, phase, str(log), str(budget), kind],
                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     first = driver("first")
@@ -110,8 +120,8 @@ def test_sigkill_then_resume(executor, tmp_path):
         deadline = time.monotonic() + 120
         while True:
             assert first.poll() is None, f"the driver ended before the kill:\n{first.stdout.read()}"
-            assert time.monotonic() < deadline, "the driver did not reach 10 finished trials in 120 s"
-            if _log(log) and _finished_count(db) >= KILL_AT:
+            assert time.monotonic() < deadline, f"the driver did not reach {kill_at} finished trials in 120 s"
+            if _log(log) and _finished_count(db) >= kill_at:
                 break
             time.sleep(0.01)
         left_behind = descendants(first.pid)
@@ -124,7 +134,7 @@ def test_sigkill_then_resume(executor, tmp_path):
     with ResultsStore(db) as store:
         before_done = {t.id: t for t in store.trials(RUN, finished=True)}
         before_open = {t.id: t for t in store.trials(RUN, finished=False)}
-    assert KILL_AT <= len(before_done) < BUDGET
+    assert kill_at <= len(before_done) < budget
     assert before_open, "no trial was running at the kill (the test needs one to be re-dispatched)"
     assert all(t.state is TrialState.RUNNING for t in before_open.values())
 
@@ -143,16 +153,16 @@ def test_sigkill_then_resume(executor, tmp_path):
                 except OSError:
                     pass
     assert second.returncode == 0, out
-    assert f"finished {BUDGET}" in out, out
+    assert f"finished {budget}" in out, out
 
     with ResultsStore(db) as store:
         final = {t.id: t for t in store.trials(RUN)}
-    # every trial finished, the budget exactly, trial numbers 0..BUDGET-1 each once
-    assert sorted(final) == list(range(BUDGET))
+    # every trial finished, the budget exactly, trial numbers 0..budget-1 each once
+    assert sorted(final) == list(range(budget))
     assert all(t.state is TrialState.COMPLETE for t in final.values()), {t.id: t.state for t in final.values()}
     # no architecture in two trials
     archs = [t.arch for t in final.values()]
-    assert len(set(archs)) == BUDGET
+    assert len(set(archs)) == budget
     # nothing lost: the finished trials are there unchanged (same arch and result)
     for tid, t in before_done.items():
         assert final[tid].arch == t.arch and final[tid].result.to_dict() == t.result.to_dict()

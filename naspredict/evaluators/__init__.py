@@ -3,6 +3,7 @@ from .base import Evaluator, Result, evaluate_many
 from .delayed import DelayedEvaluator
 from .multifidelity import MultiFidelityTableEvaluator, TableLevel, nb201_mf
 from .tabular import FidelitySpace, TabularEvaluator, as_evaluator
+from .training import TrainingEvaluator
 
 __all__ = ["Evaluator", "Result", "evaluate_many", "TabularEvaluator", "as_evaluator", "DelayedEvaluator",
-           "FidelitySpace", "MultiFidelityTableEvaluator", "TableLevel", "nb201_mf"]
+           "FidelitySpace", "MultiFidelityTableEvaluator", "TableLevel", "nb201_mf", "TrainingEvaluator"]

@@ -148,6 +148,7 @@ def profile(model: nn.Module, example: Any, *, device: Any = None,
     device : where to measure (``"cpu"``, ``"cuda:0"``, a ``torch.device``); ``None``: where
         the model's parameters are.
     batch_sizes : the batch sizes timed (and FLOP-counted); ``flops`` is always at batch 1.
+        ``()``: no timing (params and FLOPs only; ``latency_ms`` is empty).
     repeats, warmup : timed runs (their median is reported) and untimed runs before them.
 
     Returns
@@ -164,8 +165,9 @@ def profile(model: nn.Module, example: Any, *, device: Any = None,
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     example = _check_example(example)
     sizes = tuple(batch_sizes)
-    if not sizes or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in sizes):
-        raise ValueError(f"batch_sizes must be positive ints, e.g. (1, 64); got {batch_sizes!r}")
+    if not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in sizes):
+        raise ValueError(f"batch_sizes must be positive ints, e.g. (1, 64), or () for no timing; "
+                         f"got {batch_sizes!r}")
     for what, v, low in (("repeats", repeats, 1), ("warmup", warmup, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise ValueError(f"{what} must be an int >= {low}, got {v!r}")

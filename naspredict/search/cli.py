@@ -7,14 +7,21 @@ from pathlib import Path
 def register(sub) -> None:
     from . import strategy_names
 
+    from ..training.cli import add_network_args, add_training_args
+
     p = sub.add_parser(
-        "search", help="run a search strategy on a benchmark table",
-        description="Search a benchmark table with a strategy. Every evaluation is committed to "
+        "search", help="run a search strategy on a benchmark table or by real training",
+        description="Search a benchmark table (--benchmark) or train every proposal for real "
+                    "(--evaluator train) with a strategy. Every evaluation is committed to "
                     "the SQLite store as it completes; --resume continues a killed run without "
                     "re-evaluating anything. Writes best_so_far.png (and pareto.png for several "
                     "objectives) to --out.")
-    p.add_argument("--benchmark", "-b", required=True, help="table name (see `naspredict benchmarks`)")
-    p.add_argument("--target", "-t", required=True, help="metric, or several comma-separated (M1,M2)")
+    p.add_argument("--evaluator", "-E", choices=("table", "train"), default="table",
+                   help="where results come from: a benchmark table (default) or real training "
+                        "(with the training options below)")
+    p.add_argument("--benchmark", "-b", help="table name (see `naspredict benchmarks`); needed for --evaluator table")
+    p.add_argument("--target", "-t", default=None,
+                   help="metric, or several comma-separated (M1,M2); default val_accuracy with --evaluator train")
     p.add_argument("--direction", "-d", default="max", help="max or min per target, comma-separated")
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())}")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate")
@@ -41,6 +48,9 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the named run from the store")
     p.add_argument("--out", default="out/search", help="folder for plots (default out/search)")
     p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("real training (--evaluator train)")
+    add_network_args(g)
+    add_training_args(g)
     p.set_defaults(func=_search)
 
     p = sub.add_parser("runs", help="list the runs in a results store",
@@ -66,26 +76,41 @@ def _search(args) -> int:
     from . import make_strategy
     from .plots import plot_best_so_far, plot_pareto
 
-    bench = data.load(args.benchmark)
-    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    if args.evaluator == "train":
+        if args.benchmark:
+            raise ValueError("--benchmark is for --evaluator table; real training needs --space and --data")
+        bench = None
+        targets_text = args.target or "val_accuracy"
+    else:
+        if not args.benchmark:
+            raise ValueError("--benchmark is required (a table name, see `naspredict benchmarks`), "
+                             "or train for real with --evaluator train --data fashion-mnist")
+        if not args.target:
+            raise ValueError("--target is required with a benchmark table (a metric column, see "
+                             f"`naspredict show {args.benchmark}`)")
+        bench = data.load(args.benchmark)
+        targets_text = args.target
+    targets = [t.strip() for t in targets_text.split(",") if t.strip()]
     dirs = [d.strip() for d in args.direction.split(",") if d.strip()]
     params = {}
     if args.predictor:
         params["predictor"] = args.predictor
     budget = _budget(args)
-    executor = _executor(args)
     evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, args)
-    strategy = make_strategy(args.strategy, bench.search_space(), targets, dirs if len(dirs) > 1 else dirs[0],
+    space = evaluator.space if bench is None else bench.search_space()
+    source = args.benchmark or f"train-{args.space}-{args.data}"
+    strategy = make_strategy(args.strategy, space, targets, dirs if len(dirs) > 1 else dirs[0],
                              args.seed, **params)
+    executor = _executor(args)
     store = ResultsStore(args.store)
-    run_name = args.run or f"{args.strategy}-{args.benchmark}-{args.seed}"
+    run_name = args.run or f"{args.strategy}-{source}-{args.seed}"
+    config = {"benchmark": args.benchmark or "", "predictor": args.predictor or "", "pruner": args.pruner or ""}
+    if bench is None:
+        config["evaluator"] = repr(evaluator)
     try:
         trace = strategy.run(evaluator, budget, batch_size=args.batch_size if executor is None else 1,
                              executor=executor, store=store, run_name=run_name, resume=args.resume,
-                             pruner=pruner,
-                             config={"benchmark": args.benchmark, "predictor": args.predictor or "",
-                                     "pruner": args.pruner or ""},
-                             progress=not args.no_progress)
+                             pruner=pruner, config=config, progress=not args.no_progress)
     finally:
         if executor is not None:
             executor.shutdown()
@@ -94,10 +119,18 @@ def _search(args) -> int:
     if len(targets) == 1:
         best = strategy.best()
         print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
-        print(f"  arch {bench.space.to_str(best[0])}")
-        opt = bench.top(targets[0], 1)[targets[0]].iloc[0]
+        print(f"  arch {space.to_str(best[0])}")
+        opt = bench.top(targets[0], 1)[targets[0]].iloc[0] if bench is not None else None
         files.append(plot_best_so_far({args.strategy: [trace]}, out / "best_so_far.png", optimum=opt,
-                                      title=f"{bench.name}: {targets[0]}"))
+                                      title=f"{source}: {targets[0]}"))
+    elif bench is None:
+        from .pareto import pareto_front
+        found = trace.frame[targets].to_numpy(float)
+        found = found[np.isfinite(found).all(1)]
+        signs = np.array([1.0 if d == "max" else -1.0 for d in strategy.directions])
+        print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs of {len(found)} trained")
+        files.append(plot_pareto(found, out / "pareto.png", targets, strategy.directions, None,
+                                 title=f"{source}: {args.strategy}, {len(found)} evaluations"))
     else:
         from .pareto import hypervolume, pareto_front
         found = trace.frame[targets].to_numpy(float)
@@ -147,6 +180,16 @@ def _executor(args):
 
 def _evaluator_and_pruner(bench, targets, dirs, args):
     from ..evaluators import as_evaluator
+    if bench is None:  # real training: curves "train", "val" (accuracy %), "train_loss", "val_loss"
+        from ..training.cli import evaluator_from_args
+        evaluator = evaluator_from_args(args)
+        if args.pruner is None:
+            return evaluator, None
+        from .pruners import make_pruner
+        kw = {}
+        if args.pruner == "lc-srm":  # checkpoints at 1/6, 1/3 and 1/2 of the schedule
+            kw = {"ks": pruner_checkpoints(args.epochs), "space": evaluator.space.name}
+        return evaluator, make_pruner(args.pruner, curve="val", direction=dirs[0] if dirs else "max", **kw)
     if args.pruner is None:
         return as_evaluator(bench, targets), None
     from .pruners import make_pruner
@@ -156,6 +199,12 @@ def _evaluator_and_pruner(bench, targets, dirs, args):
     curve = "val" if "val" in bench.curves else next(iter(bench.curves))
     direction = dirs[0] if dirs else "max"
     return as_evaluator(bench, targets, curve=curve), make_pruner(args.pruner, curve=curve, direction=direction)
+
+
+def pruner_checkpoints(epochs: int) -> tuple[int, ...]:
+    """Where the learning-curve pruner checks a run of ``epochs`` epochs: about 1/6, 1/3 and
+    1/2 of the way (the 10/25/50 of 200 epochs that Baker et al.'s rule uses, scaled)."""
+    return tuple(sorted({max(1, round(epochs * f)) for f in (1 / 6, 1 / 3, 1 / 2)} - {epochs})) or (1,)
 
 
 def _runs(args) -> int:

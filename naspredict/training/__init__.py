@@ -8,9 +8,18 @@
 
 The evaluator that uses them is :class:`naspredict.evaluators.training.TrainingEvaluator`.
 """
-from .data import ImageData, TensorLoader, load_images
-from .tasks import GraphTask, ImageTask, make_task
-from .trainer import CURVES, TrainConfig, TrainingFailed, TrainRun, train
+from importlib import import_module
 
-__all__ = ["ImageData", "TensorLoader", "load_images", "GraphTask", "ImageTask", "make_task",
-           "CURVES", "TrainConfig", "TrainingFailed", "TrainRun", "train"]
+# names -> defining module; imported on first use, so `naspredict --help` does not load torch
+_EXPORTS = {"ImageData": "data", "TensorLoader": "data", "load_images": "data",
+            "GraphData": "graphs", "load_graph": "graphs",
+            "GraphTask": "tasks", "ImageTask": "tasks", "make_task": "tasks",
+            "CURVES": "trainer", "TrainConfig": "trainer", "TrainingFailed": "trainer",
+            "TrainRun": "trainer", "train": "trainer"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -99,6 +99,17 @@ class TrainConfig:
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"TrainConfig.grad_clip must be positive or None, got {self.grad_clip!r}")
 
+    @classmethod
+    def for_space(cls, space: str, **changes) -> "TrainConfig":
+        """The default setting for a space's networks, with ``changes`` applied.  Image spaces:
+        the NAS-Bench-201 protocol above.  ``nbgraph``: Adam, lr 0.01, weight decay 5e-4,
+        200 full-batch epochs, cosine; a common GNN setting, *not* NAS-Bench-Graph's tuned
+        per-data-set values (which we do not have)."""
+        base = cls()
+        if space == "nbgraph":
+            base = cls(optimizer="adam", lr=0.01, weight_decay=5e-4, epochs=200, nesterov=False)
+        return base.replace(**changes) if changes else base
+
     def replace(self, **changes) -> "TrainConfig":
         names = {f.name for f in fields(self)}
         bad = sorted(set(changes) - names)
