@@ -2,7 +2,9 @@
 
 1. evaluate three predictors at 100 training archs on NB201 (table + plot);
 2. run a BO search on NB201 with the best of them;
-3. run a two-objective ``mobo`` search on NAS-Bench-Graph (Cora) and save the Pareto plot.
+3. run a two-objective ``mobo`` search on NAS-Bench-Graph (Cora) and save the Pareto plot;
+4. train a handful of NB201 cells for real on Fashion-MNIST (a small fidelity, 2 local
+   workers) and print and plot the curves measured.
 """
 from __future__ import annotations
 
@@ -72,12 +74,45 @@ def step_mobo(out: Path, store: ResultsStore, budget: int) -> None:
     print(f"-> {out / 'pareto.png'}\n")
 
 
+def step_train(out: Path, store: ResultsStore, n: int, epochs: int) -> None:
+    import os
+
+    from .evaluators.training import TrainingEvaluator
+    from .executors import make_executor
+    from .search.loop import run
+    from .search.plots import plot_learning_curves
+    from .training import TrainConfig
+    print(f"== 4. real training: {n} random NB201 cells on Fashion-MNIST, {epochs} epochs each, 2 workers ==")
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist") and not os.environ.get("NASPREDICT_DATA"):
+        print("skipped: no Fashion-MNIST files (apt-get install dataset-fashion-mnist)\n")
+        return
+    ev = TrainingEvaluator("nb201", "fashion-mnist", config=TrainConfig(epochs=epochs, batch_size=128), channels=8,
+                           cells=1, data_fraction=0.05, resolution=16, val_fraction=0.05, device="auto")
+    strategy = make_strategy("random", ev.space, target="val_accuracy", seed=0)
+    t0 = time.time()
+    with make_executor("local", 2) as ex:
+        run(strategy, ev, n, executor=ex, store=store, run_name="demo-train", progress=False)
+    info = strategy.history[0][1].info
+    print(f"C=8, N=1, {info.get('data', {}).get('n_train', 0):,} training images at 16x16, on "
+          f"{info.get('device')}; {time.time() - t0:.0f} s")
+    for arch, r in strategy.history:
+        val = " ".join(f"{v:5.1f}" for v in r.curves.get("val", []))
+        print(f"  val % by epoch [{val}]  test {r.metrics.get('test_accuracy', float('nan')):5.1f}  "
+              f"{r.metrics.get('params', 0):>7,.0f} params  {ev.space.to_str(arch)}")
+    plot_learning_curves([r.curves["val"] for _, r in strategy.history if r.ok], out / "train_curves.png",
+                         title=f"NB201 cells on Fashion-MNIST ({epochs} epochs, real training)")
+    print(f"-> {out / 'train_curves.png'}; the curve data set of 100 such cells (12 epochs): "
+          f"benchmarks/results/training_curves_fmnist.csv\n")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="out", help="folder for the files the tour writes")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--bo-budget", type=int, default=50)
     p.add_argument("--mobo-budget", type=int, default=50)
+    p.add_argument("--train-cells", type=int, default=6, help="cells trained for real in step 4 (0: skip)")
+    p.add_argument("--train-epochs", type=int, default=2)
     p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                    help="torch intra-op (and BLAS) threads for this process (default 1: the models are "
                         "small and extra threads slow them on busy machines)")
@@ -90,6 +125,8 @@ def main(argv=None) -> int:
         best = step_evaluate(out, args.seeds)
         step_bo(out, best, store, args.bo_budget)
         step_mobo(out, store, args.mobo_budget)
+        if args.train_cells:
+            step_train(out, store, args.train_cells, args.train_epochs)
     print(f"tour done in {time.time() - t0:.0f} s; files in {out}/ "
           f"(list stored runs: naspredict runs --store {out / 'runs.db'})")
     return 0

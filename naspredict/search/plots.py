@@ -1,4 +1,5 @@
-"""Search plots: best-so-far against queries, and the Pareto front found against the true one."""
+"""Search plots: best-so-far against queries, the Pareto front found against the true one, and
+the learning curves of trained trials."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,4 +61,35 @@ def plot_pareto(found: np.ndarray, path: str | Path, names: Sequence[str], direc
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_learning_curves(curves: Sequence[Sequence[float]], path: str | Path, *, labels: Sequence[str] | None = None,
+                         highlight: int = 0, ylabel: str = "validation accuracy (%)", title: str = "") -> Path:
+    """One line per trial: a curve's value against the epoch (e.g. ``result.curves["val"]``).
+
+    ``highlight`` > 0 draws the ``highlight`` curves with the best last value in colour (with
+    their ``labels``, when given) and the rest in grey; pruned (shorter) curves end where they
+    stopped.
+    """
+    curves = [np.asarray(c, float) for c in curves]
+    if not curves:
+        raise ValueError("no curves to plot")
+    last = np.array([c[-1] if len(c) else -np.inf for c in curves])
+    top = set(np.argsort(-last)[:highlight].tolist()) if highlight else set(range(len(curves)))
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    for i, c in enumerate(curves):
+        x = np.arange(1, len(c) + 1)
+        if i in top:
+            ax.plot(x, c, lw=1.4, marker="o" if len(c) < 15 else None, ms=3,
+                    label=labels[i] if labels is not None else None)
+        else:
+            ax.plot(x, c, lw=0.7, color="0.75", zorder=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if labels is not None:  # below the axes: a legend inside would cover the late epochs
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
     return _save(fig, path)
