@@ -8,8 +8,8 @@ cosine learning rate, augmentation (the data set's flip + crop) and per-epoch va
 same process.  The plain loop is what a user writes by hand: a permutation per epoch, slicing,
 forward, cross-entropy, backward, step; then a test pass.  The evaluator is timed from
 ``evaluate()`` to its return (``profile=False``: params/FLOPs/latency are a separate cost), the
-loop from its first to its last line.  Runs alternate (evaluator, loop, evaluator, ...); the
-medians are compared.  Goal: ratio >= 0.95.  Writes results/training_overhead.md.
+loop from its first to its last line.  After one uncounted warm-up round, runs alternate
+(evaluator first in even rounds, the loop first in odd ones); the medians are compared.  Goal: ratio >= 0.95.  Writes results/training_overhead.md.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def plain_loop(model, data, epochs: int, batch_size: int, lr: float, seed: int) 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     small_fidelity_args(p)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--train-epochs", type=int, default=3, help="epochs per timed run (default 3)")
     args = p.parse_args(argv)
     from naspredict.torch_utils import set_threads
@@ -80,13 +80,24 @@ def main(argv=None) -> int:
     arch = ev.space.from_str(CELL)
     n_images = args.train_epochs * len(data.train[1])
     ours, plain = [], []
-    for r in range(args.repeats):
+
+    def time_ours() -> float:
         t0 = time.perf_counter()
         res = ev.evaluate(arch, Fidelity(epochs=args.train_epochs))
-        ours.append(time.perf_counter() - t0)
         assert res.ok, res.error
-        model = ev.build(arch, data=data)
-        plain.append(plain_loop(model, data, args.train_epochs, args.batch_size, 0.1, seed=r))
+        return time.perf_counter() - t0
+
+    def time_plain(r: int) -> float:
+        return plain_loop(ev.build(arch, data=data), data, args.train_epochs, args.batch_size, 0.1, seed=r)
+
+    time_ours(), time_plain(-1)  # warm-up round (first allocations, caches), not counted
+    for r in range(args.repeats):
+        if r % 2:  # alternate which goes first, so a drift in machine load hits both alike
+            plain.append(time_plain(r))
+            ours.append(time_ours())
+        else:
+            ours.append(time_ours())
+            plain.append(time_plain(r))
         print(f"repeat {r}: evaluator {ours[-1]:.2f} s, plain loop {plain[-1]:.2f} s", flush=True)
     ips_ours = n_images / statistics.median(ours)
     ips_plain = n_images / statistics.median(plain)
@@ -97,7 +108,7 @@ def main(argv=None) -> int:
         f"`python benchmarks/training.py overhead` (NB201 cell `{CELL}`, C={args.channels}, N={args.cells}, "
         f"Fashion-MNIST {len(data.train[1])} training images at {args.resolution}x{args.resolution}, batch "
         f"{args.batch_size}, {args.train_epochs} epochs per run with a validation pass per epoch and a test "
-        f"pass at the end; CPU, 1 thread; {args.repeats} alternating repeats, medians).",
+        f"pass at the end; CPU, 1 thread; a warm-up round, then {args.repeats} alternating repeats, medians).",
         "",
         "| loop | median wall s | training images / s |",
         "|---|---:|---:|",

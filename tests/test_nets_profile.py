@@ -59,8 +59,8 @@ def test_profile_graph_model():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(batch_sizes=()), "batch_sizes"),
     (dict(batch_sizes=(0,)), "batch_sizes"),
+    (dict(batch_sizes=(1, True)), "batch_sizes"),
     (dict(repeats=0), "repeats"),
     (dict(warmup=-1), "warmup"),
     (dict(device="gpu7"), "device"),
@@ -86,3 +86,8 @@ def test_profile_on_cuda_returns_model_to_its_device():
     p = profile(net, (3, 32, 32), device="cuda", repeats=3, warmup=1)
     assert p.device.startswith("cuda") and all(v > 0 for v in p.latency_ms.values())
     assert next(net.parameters()).device.type == "cpu"
+
+
+def test_profile_without_timing_counts_params_and_flops_only():
+    p = profile(torch.nn.Linear(8, 4), (8,), batch_sizes=())
+    assert (p.params, p.flops, p.latency_ms) == (36, 64, {})

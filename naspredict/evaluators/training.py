@@ -192,10 +192,13 @@ class TrainingEvaluator:
 
     def build(self, arch: Any, *, channels: int | None = None, cells: int | None = None,
               data: Any = None):
-        """``arch``'s network, initialised from its trial seed (the caller's RNG is untouched)."""
+        """``arch``'s network, initialised from its trial seed (the caller's RNG is untouched);
+        ``channels`` / ``cells`` default to the evaluator's own full setting."""
         import torch
         from ..nets import build_network
-        data = self.load_data() if data is None else data
+        data = self.load_data(self.full.data_fraction or 1.0, self.full.resolution) if data is None else data
+        channels = self.channels if channels is None else channels
+        cells = self.cells if cells is None else cells
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.trial_seed(arch))
             return build_network(self.space, arch, channels=channels, cells=cells,

@@ -39,6 +39,8 @@ def register(sub) -> None:
                    help="parallel workers for local/ray/simulated (default 2; ray: the cluster's CPUs)")
     p.add_argument("--ray-address", default=None,
                    help="address of a running Ray cluster (default: start Ray on this machine)")
+    p.add_argument("--gpus-per-trial", type=float, default=0.0,
+                   help="ray: GPUs each trial reserves (e.g. 1 or 0.5 for real training on a GPU cluster)")
     p.add_argument("--pruner", choices=("lc-srm", "median"), default=None,
                    help="stop unpromising trials early from their learning curves (the benchmark "
                         "needs per-epoch curves, e.g. nb201-curves)")
@@ -172,7 +174,10 @@ def _executor(args):
         raise ValueError("--batch-size applies to the serial executor; with --executor, --workers sets "
                          "how many trials run at once")
     if args.executor == "ray":
-        return make_executor("ray", args.workers, address=args.ray_address)
+        res = {"CPU": 1, "GPU": args.gpus_per_trial} if args.gpus_per_trial else None
+        return make_executor("ray", args.workers, address=args.ray_address, resources_per_trial=res)
+    if args.gpus_per_trial:
+        raise ValueError("--gpus-per-trial needs --executor ray (other executors use the local device)")
     if args.ray_address:
         raise ValueError("--ray-address needs --executor ray")
     return make_executor(args.executor, args.workers or 2)

@@ -225,6 +225,9 @@ def train(model: nn.Module, task: Any, config: TrainConfig, *, epochs: int | Non
     horizon = horizon - offset
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp else nullcontext
     fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] if cuda else []
+    # how often the loss is checked on the host: every step on the CPU, every 25 on a GPU (a
+    # check is a synchronisation; a non-finite loss in between is still caught by the epoch's sum)
+    check_every = 1 if device.type == "cpu" else 25
     t0 = time.perf_counter()
     pruned = False
     done = start
@@ -261,15 +264,21 @@ def train(model: nn.Module, task: Any, config: TrainConfig, *, epochs: int | Non
                     if config.grad_clip:
                         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                     opt.step()
-                lv = float(loss.detach())
-                if not math.isfinite(lv) or lv > config.max_loss:
-                    what = "became non-finite" if not math.isfinite(lv) else f"diverged ({lv:.3g} > max_loss {config.max_loss:g})"
-                    raise TrainingFailed(f"training loss {what} at epoch {epoch + 1}, step {i + 1} "
-                                         f"(lr {lr:.3g}); lower TrainConfig.lr or set grad_clip", curves)
                 n = len(y)
-                loss_sum += lv * n
-                correct += float((logits.detach().argmax(1) == y).sum())
+                loss_sum = loss_sum + loss.detach().double() * n  # device tensors: no sync per step
+                correct = correct + (logits.detach().argmax(1) == y).sum()
                 count += n
+                if (i + 1) % check_every == 0 or i + 1 == n_batches:  # a host sync (free on the CPU)
+                    lv = float(loss.detach())
+                    if not math.isfinite(lv) or lv > config.max_loss:
+                        what = ("became non-finite" if not math.isfinite(lv)
+                                else f"diverged ({lv:.3g} > max_loss {config.max_loss:g})")
+                        raise TrainingFailed(f"training loss {what} at epoch {epoch + 1}, step {i + 1} "
+                                             f"(lr {lr:.3g}); lower TrainConfig.lr or set grad_clip", curves)
+            loss_sum, correct = float(loss_sum), float(correct)
+            if not math.isfinite(loss_sum):
+                raise TrainingFailed(f"training loss became non-finite during epoch {epoch + 1}; lower "
+                                     f"TrainConfig.lr or set grad_clip", curves)
             val_loss, val_acc = evaluate(model, task, "val", autocast)
             row = {"train": 100.0 * correct / max(count, 1), "val": val_acc,
                    "train_loss": loss_sum / max(count, 1), "val_loss": val_loss}
@@ -296,13 +305,13 @@ def evaluate(model: nn.Module, task: Any, split: str, autocast=nullcontext) -> t
     for inputs, y in task.eval_batches(split):
         with autocast():
             logits = task.logits(model, inputs).float()
-        loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-        correct += float((logits.argmax(1) == y).sum())
+        loss_sum = loss_sum + F.cross_entropy(logits, y, reduction="sum").double()  # summed on the device
+        correct = correct + (logits.argmax(1) == y).sum()
         count += len(y)
     model.train(was_training)
     if count == 0:
         raise ValueError(f"the {split} split is empty")
-    return loss_sum / count, 100.0 * correct / count
+    return float(loss_sum) / count, 100.0 * float(correct) / count
 
 
 def _cpu(obj: Any) -> Any:
