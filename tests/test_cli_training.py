@@ -45,3 +45,15 @@ def test_search_trains_every_proposal_and_stores_the_curves(tmp_path, capsys):
     with ResultsStore(db) as store:
         trials = store.trials("random-train-nb201-digits-0")
     assert len(trials) == 3 and all(len(t.result.curves["val"]) == 1 for t in trials)
+
+
+def test_search_with_a_pruner_reads_the_training_curves(tmp_path, capsys):
+    from naspredict.search.cli import pruner_checkpoints
+    assert pruner_checkpoints(12) == (2, 4, 6) and pruner_checkpoints(1) == (1,)
+    db = tmp_path / "runs.db"
+    for pruner in ("lc-srm", "median"):
+        assert main(["search", "--evaluator", "train", *TINY, "-e", "2", "-s", "random", "-n", "2",
+                     "--pruner", pruner, "--run", pruner, "--store", str(db), "--out", str(tmp_path),
+                     "--no-progress"]) == 0, capsys.readouterr().err
+    with ResultsStore(db) as store:
+        assert all(t.result.ok for run in ("lc-srm", "median") for t in store.trials(run))
