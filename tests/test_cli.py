@@ -26,3 +26,17 @@ def test_bad_input_exits_2(capsys):
     assert main(["show", "nb201-cifar10", "--metric", "nope"]) == 2
     assert "no metric 'nope'" in capsys.readouterr().err
     assert main(["show", "not-a-table"]) == 2
+
+
+def test_several_targets_need_a_direction_each(capsys, tmp_path):
+    """Without this, -t valid_perf,latency -s mobo maximised the latency (a silent wrong result)."""
+    base = ["search", "-b", "nbgraph-cora", "-s", "mobo", "-n", "2", "--store", str(tmp_path / "r.db")]
+    assert main([*base, "-t", "valid_perf,latency"]) == 2
+    assert "need a direction each: -d max,max" in capsys.readouterr().err
+    assert main([*base, "-t", "valid_perf,latency", "-d", "min"]) == 2
+    assert "1 direction(s) for 2 target(s)" in capsys.readouterr().err
+    assert main([*base, "-t", "valid_perf,latency", "-d", "max,lowest"]) == 2
+    assert "max or min per target" in capsys.readouterr().err
+    assert main([*base, "-t", "valid_perf,valid_perf", "-d", "max,max"]) == 2
+    assert "names a metric twice" in capsys.readouterr().err
+    assert not (tmp_path / "r.db").exists()  # refused before a store was created

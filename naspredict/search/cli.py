@@ -22,7 +22,9 @@ def register(sub) -> None:
     p.add_argument("--benchmark", "-b", help="table name (see `naspredict benchmarks`); needed for --evaluator table")
     p.add_argument("--target", "-t", default=None,
                    help="metric, or several comma-separated (M1,M2); default val_accuracy with --evaluator train")
-    p.add_argument("--direction", "-d", default="max", help="max or min per target, comma-separated")
+    p.add_argument("--direction", "-d", default=None,
+                   help="max or min per target, comma-separated (default max for a single target; "
+                        "required, one per target, for several: -t valid_perf,latency -d max,min)")
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())}")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate")
     p.add_argument("--budget", "-n", type=int, default=None,
@@ -93,7 +95,7 @@ def _search(args) -> int:
         bench = data.load(args.benchmark)
         targets_text = args.target
     targets = [t.strip() for t in targets_text.split(",") if t.strip()]
-    dirs = [d.strip() for d in args.direction.split(",") if d.strip()]
+    dirs = _directions(args.direction, targets)
     params = {}
     if args.predictor:
         params["predictor"] = args.predictor
@@ -148,6 +150,28 @@ def _search(args) -> int:
                                  title=f"{bench.name}: {args.strategy}, {len(found)} evaluations"))
     print(f"store: {args.store} (run {run_name!r}); plots: {', '.join(str(f) for f in files)}")
     return 0
+
+
+def _directions(text: str | None, targets: list[str]) -> list[str]:
+    """One direction per target.  Several targets need them spelled out: a default (or one
+    direction broadcast to all) would silently maximise a latency."""
+    if not targets:
+        raise ValueError("--target names no metric; give one or several comma-separated (M1,M2)")
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"--target names a metric twice: {','.join(targets)}")
+    if text is None:
+        if len(targets) > 1:
+            raise ValueError(f"{len(targets)} targets need a direction each: -d " + ",".join(
+                ["max"] * len(targets)) + " (use min for latency, size, error...)")
+        return ["max"]
+    dirs = [d.strip() for d in text.split(",") if d.strip()]
+    bad = [d for d in dirs if d not in ("max", "min")]
+    if bad:
+        raise ValueError(f"--direction takes max or min per target, got {','.join(bad)}")
+    if len(dirs) != len(targets):
+        raise ValueError(f"--direction gives {len(dirs)} direction(s) for {len(targets)} target(s) "
+                         f"({','.join(targets)}); give one per target, comma-separated")
+    return dirs
 
 
 def _budget(args):
