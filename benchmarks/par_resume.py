@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from naspredict._testing import alive, descendants  # noqa: E402
+from naspredict._testing import LoggedEvaluator, alive, descendants  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS_CSV = RESULTS / "parallel_resume_runs.csv"
@@ -83,23 +83,6 @@ _FINISHED = ("complete", "pruned", "failed")
 
 # ---- what runs in the driver (and in its workers) ------------------------------------------------
 
-class LoggedEvaluator:
-    """Wraps an evaluator; appends ``phase<TAB>arch`` to ``log`` when an evaluation starts."""
-
-    def __init__(self, inner, log, phase):
-        self.inner, self.log, self.phase = inner, str(log), phase
-        self.space = inner.space
-
-    def evaluate(self, arch, fidelity=None, report=None):
-        line = f"{self.phase}\t{self.inner.space.to_str(arch)}\n"
-        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        try:
-            os.write(fd, line.encode())   # one short O_APPEND write: lines never interleave
-        finally:
-            os.close(fd)
-        return self.inner.evaluate(arch) if fidelity is None else self.inner.evaluate(arch, fidelity)
-
-
 def _strategy_params(name: str) -> tuple[tuple, dict, int]:
     if name in SERIAL_CASES:
         return SERIAL_CASES[name]
@@ -120,7 +103,6 @@ def driver(argv) -> int:
     p.add_argument("--delay", type=float, default=SERIAL_DELAY)
     p.add_argument("--resume", action="store_true")
     a = p.parse_args(argv)
-    import par_resume as this  # the workers unpickle the evaluator from this module, not __main__
     from naspredict import data
     from naspredict.evaluators import DelayedEvaluator, as_evaluator
     from naspredict.executors import make_executor
@@ -130,7 +112,7 @@ def driver(argv) -> int:
 
     (bench_name, targets, dirs), params, _ = _strategy_params(a.strategy)
     bench = data.load(bench_name)
-    ev = DelayedEvaluator(this.LoggedEvaluator(as_evaluator(bench, targets), a.log, a.phase), seconds=a.delay)
+    ev = DelayedEvaluator(LoggedEvaluator(as_evaluator(bench, targets), a.log, a.phase), seconds=a.delay)
     s = make_strategy(a.strategy, bench.space, targets if len(targets) > 1 else targets[0],
                       dirs if len(dirs) > 1 else dirs[0], seed=a.seed, **params)
     kw = {"init_kwargs": {"num_cpus": a.workers, "include_dashboard": False}} if a.executor == "ray" else {}

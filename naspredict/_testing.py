@@ -1,11 +1,28 @@
-"""Process helpers for kill-and-resume tests and benchmarks (Linux ``/proc``): a driver killed
-with SIGKILL can leave worker processes behind (Ray's raylet, pool workers), which the caller
-then ends by process id."""
+"""Helpers for kill-and-resume tests and benchmarks: :class:`LoggedEvaluator` logs every
+evaluation it starts; the process helpers (Linux ``/proc``) find what a driver killed with
+SIGKILL left behind (Ray's raylet, pool workers), which the caller then ends by process id."""
 from __future__ import annotations
 
 import os
 
-__all__ = ["descendants", "alive"]
+__all__ = ["LoggedEvaluator", "descendants", "alive"]
+
+
+class LoggedEvaluator:
+    """Wraps an evaluator; appends ``phase<TAB>arch`` to ``log`` when an evaluation starts."""
+
+    def __init__(self, inner, log, phase):
+        self.inner, self.log, self.phase = inner, str(log), phase
+        self.space = inner.space
+
+    def evaluate(self, arch, fidelity=None, report=None):
+        line = f"{self.phase}\t{self.inner.space.to_str(arch)}\n"
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line.encode())   # one short O_APPEND write: lines never interleave
+        finally:
+            os.close(fd)
+        return self.inner.evaluate(arch) if fidelity is None else self.inner.evaluate(arch, fidelity)
 
 
 def descendants(pid: int) -> set[int]:

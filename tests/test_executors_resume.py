@@ -28,23 +28,6 @@ KILL_AT = 10
 RUN = "killed"
 
 
-class LoggedEvaluator:
-    """Wraps an evaluator; appends ``phase<TAB>arch`` to ``log`` when an evaluation starts."""
-
-    def __init__(self, inner, log, phase):
-        self.inner, self.log, self.phase = inner, str(log), phase
-        self.space = inner.space
-
-    def evaluate(self, arch, fidelity=None, report=None):
-        line = f"{self.phase}\t{self.inner.space.to_str(arch)}\n"
-        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        try:
-            os.write(fd, line.encode())   # one short O_APPEND write: lines never interleave
-        finally:
-            os.close(fd)
-        return self.inner.evaluate(arch)
-
-
 DRIVER = textwrap.dedent('''
     import sys
     from naspredict import data
@@ -53,7 +36,7 @@ DRIVER = textwrap.dedent('''
     from naspredict.search import make_strategy
     from naspredict.search.loop import run
     from naspredict.store import ResultsStore
-    from tests.test_executors_resume import LoggedEvaluator
+    from naspredict._testing import LoggedEvaluator
 
     def main():
         store_path, executor, phase, log, budget, kind = sys.argv[1:7]

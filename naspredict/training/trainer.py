@@ -242,7 +242,7 @@ def train(model: nn.Module, task: Any, config: TrainConfig, *, epochs: int | Non
             torch.manual_seed(_seed_of(seed, epoch))  # dropout etc.; restored by fork_rng
             model.train()
             batches = task.train_batches(epoch, _seed_of(seed, epoch), augment=config.augment)
-            n_batches = max(iter_len(batches), 1)
+            n_batches = max(len(batches), 1)
             loss_sum = correct = count = 0.0
             for i, (inputs, y) in enumerate(batches):
                 lr = lr_at(config, epoch - offset + i / n_batches, horizon)
@@ -323,9 +323,3 @@ def _cpu(obj: Any) -> Any:
         return type(obj)(_cpu(v) for v in obj)
     return obj
 
-
-def iter_len(batches: Iterable) -> int:
-    try:
-        return len(batches)  # type: ignore[arg-type]
-    except TypeError:
-        return 1
