@@ -32,8 +32,13 @@ def _cases():
         "bo": {"predictor": "rf", "predictor_params": {"n_estimators": 10}, "n_initial": 3},
         "nao": {"predictor_params": TINY_NAO, "n_initial": 4, "n_parents": 3},
         "rl": {},
+        "enas": TINY_ENAS,
     }
 
+
+# ENAS trains a supernet on real digits: the tiniest setting (about a second per search)
+TINY_ENAS = {"data": "digits", "epochs": 1, "controller_steps": 2, "controller_batch": 4, "final_samples": 6,
+             "channels": 4, "cells": 1, "batch_size": 128, "device": "cpu"}
 
 MOBO = {"n_initial": 4, "max_candidates": 64, "mc_samples": 16, "fit_maxiter": 30}
 
@@ -111,7 +116,7 @@ class _Interrupting:
 
 
 RESUME_BUDGET = {"random": 14, "evolution": 16, "local": 16, "predictor-evolution": 10, "bo": 9,
-                 "nao": 9, "rl": 14}
+                 "nao": 9, "rl": 14, "enas": 10}
 
 
 @pytest.mark.parametrize("name", list(_cases()))

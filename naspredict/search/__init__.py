@@ -18,6 +18,7 @@ _STRATEGIES: dict[str, tuple[str, str, str]] = {
     "bo": ("bo", "BayesianOptimization", "BO: predictor with std + EI/UCB/Thompson acquisition"),
     "nao": ("nao", "NAOSearch", "gradient ascent in NAO's embedding, then decoding"),
     "rl": ("rl", "ReinforceSearch", "REINFORCE LSTM controller (Zoph & Le, 2017)"),
+    "enas": ("enas", "ENASSearch", "ENAS: controller rewarded by one-shot accuracy of a shared supernet (Pham et al., 2018)"),
     "mobo": ("mobo", "MultiObjectiveBO", "multi-objective BO: qNEHVI / qNParEGO (BoTorch)"),
 }
 
