@@ -72,9 +72,14 @@ def test_other_seed_other_trace(nb201):
     assert list(a.frame["arch"]) != list(b.frame["arch"])
 
 
-def test_rl_rejects_unsupported_space():
-    with pytest.raises(ValueError, match="nb201 and nbgraph"):
-        make_strategy("rl", "darts", TARGET, "max", 0)
+def test_rl_rejects_a_space_without_choices():
+    from naspredict.spaces import NB201Space, SearchSpace
+
+    class NoSchema(NB201Space):  # a space that declares no choices schema
+        choices = SearchSpace.choices  # the base class's, which raises
+
+    with pytest.raises(ValueError, match="categorical choices schema"):
+        make_strategy("rl", NoSchema(), TARGET, "max", 0)
 
 
 def test_rl_nbgraph_proposes_benchmark_cells():

@@ -6,14 +6,24 @@ step's input) and is trained with the policy gradient (Williams, 1992), the rewa
 exponential moving-average baseline.  The ``tanh`` squashing of the logits follows ENAS
 (Pham et al., ICML 2018), which keeps the policy from collapsing early.
 
-Implemented for spaces whose architecture is a fixed-length sequence of categorical choices:
+Works on every space that declares a categorical choices schema
+(:meth:`~naspredict.spaces.SearchSpace.choices`): the controller emits one token per choice,
+decision ``i`` over ``len(space.choices()[i].options)`` options.  Archs are encoded with
+:meth:`~naspredict.spaces.SearchSpace.to_choices` and token sequences decoded with
+:meth:`~naspredict.spaces.SearchSpace.from_choices`; a sequence that names no architecture of
+the space (``None``: NAS-Bench-Graph's all-skip cell, an invalid NB101 graph, an arch outside a
+table's subset) is skipped.  For example:
 
-* ``nb201``: 6 tokens, the op on each edge (NASLib edge order), 5 choices each;
-* ``nbgraph``: 5 tokens, the link pattern (9 choices) then the 4 ops (the space's op set).
-  Most (link, ops) sequences are not the benchmark's representative of their class; a
-  sequence is mapped to its representative with :func:`~naspredict.spaces.nbgraph.normal_form`
-  (and the all-skip cell, which has none, is resampled).  The policy gradient uses the
-  log-probability of the tokens the controller emitted.
+* ``nb201``: 6 tokens, the op on each edge (NASLib edge order), 5 options each;
+* ``nbgraph``: 5 tokens, the link pattern (9 options) then the 4 ops (the space's op set).
+  Most (link, ops) sequences are not the benchmark's representative of their class;
+  ``from_choices`` maps a sequence to its representative with
+  :func:`~naspredict.spaces.nbgraph.normal_form`;
+* ``darts``: 24 tokens, per cell and intermediate node its ordered input pair and two ops;
+* ``nb101``: 26 tokens, 21 adjacency bits and 5 node ops.
+
+The policy gradient uses the log-probability of the tokens of the told arch's
+``to_choices`` (for nbgraph, those of the representative, not necessarily the tokens emitted).
 """
 from __future__ import annotations
 
@@ -25,37 +35,27 @@ from .base import Strategy
 
 
 class _Codec:
-    """Maps archs of a supported space to token sequences and back."""
+    """Maps archs to token sequences and back through the space's choices schema.
+
+    Only ``space`` and ``vocab`` are read, the attributes every earlier version of this class
+    had, so codecs inside old pickled states still work.
+    """
 
     def __init__(self, space):
-        from ..spaces.nb201 import NB201Space
-        from ..spaces.nbgraph import NBGraphSpace
+        if not space.has_choices:
+            raise ValueError(f"the 'rl' strategy needs a space with a categorical choices schema "
+                             f"(SearchSpace.choices()); space {getattr(space, 'name', space)!r} "
+                             f"({type(space).__name__}) declares none")
         self.space = space
-        if isinstance(space, NB201Space):
-            self.kind = "nb201"
-            self.vocab = [len(space.ops)] * 6
-        elif isinstance(space, NBGraphSpace):
-            from ..spaces import nbgraph
-            self.kind = "nbgraph"
-            self._nbg = nbgraph
-            self.vocab = [len(nbgraph.LINKS)] + [len(space.ops)] * 4
-        else:
-            raise ValueError(f"the 'rl' strategy supports the spaces nb201 and nbgraph (fixed-length "
-                             f"sequences of categorical choices); got {getattr(space, 'name', space)!r}")
+        self.vocab = [len(c.options) for c in space.choices()]
 
     def encode(self, arch) -> list[int]:
-        ops = self.space.ops
-        if self.kind == "nb201":
-            return [ops.index(o) for o in arch.ops]
-        return [self._nbg.LINKS.index(tuple(arch.link))] + [ops.index(o) for o in arch.ops]
+        """The arch's option index per choice."""
+        return list(self.space.to_choices(arch))
 
     def decode(self, tokens) -> Any | None:
-        ops = self.space.ops
-        if self.kind == "nb201":
-            from ..spaces.nb201 import NB201Arch
-            return NB201Arch(tuple(ops[int(t)] for t in tokens))
-        cell = self._nbg.NBGraphArch(self._nbg.LINKS[int(tokens[0])], tuple(ops[int(t)] for t in tokens[1:]))
-        return self._nbg.normal_form(cell)
+        """The arch the tokens name, or ``None`` when they name none of the space."""
+        return self.space.from_choices(np.asarray(tokens).tolist())
 
 
 def _controller(vocab: list[int], hidden: int, tanh_constant: float | None):
@@ -64,12 +64,14 @@ def _controller(vocab: list[int], hidden: int, tanh_constant: float | None):
 
 
 class ReinforceSearch(Strategy):
-    """REINFORCE-trained LSTM controller (Zoph & Le, 2017) for ``nb201`` and ``nbgraph``.
+    """REINFORCE-trained LSTM controller (Zoph & Le, 2017) over the space's choices schema.
 
     Parameters
     ----------
     space, target, direction, seed : see :class:`~naspredict.search.base.Strategy`.
-        Spaces other than ``nb201`` and ``nbgraph`` raise ``ValueError``.
+        The space must declare :meth:`~naspredict.spaces.SearchSpace.choices` (every built-in
+        space does: ``nb201``, ``nbgraph``, ``darts``, ``nb101``, and subsets of them); one
+        without a schema raises ``ValueError``.
     hidden_size : LSTM and embedding width.
     lr : Adam learning rate.
     baseline_decay : decay of the exponential moving-average baseline
@@ -86,6 +88,10 @@ class ReinforceSearch(Strategy):
     and sampling uses a ``torch.Generator`` seeded with ``seed``, so the same seed gives the
     same trace.
     """
+
+    #: rebuilt by ``__init__`` from the space (states saved before it was transient still load:
+    #: their codec only needs ``space`` and ``vocab``).
+    _transient = ("codec",)
 
     def __init__(self, space, target="accuracy", direction="max", seed: int = 0,
                  hidden_size: int = 64, lr: float = 0.01, baseline_decay: float = 0.9,
@@ -124,7 +130,7 @@ class ReinforceSearch(Strategy):
             for t in tokens:
                 arch = self.codec.decode(t)
                 if arch is None:
-                    continue  # nbgraph's all-skip cell: no benchmark representative
+                    continue  # the tokens name no arch of the space
                 k = self.key(arch)
                 if k not in keys and self.is_new(arch):
                     out.append(arch)

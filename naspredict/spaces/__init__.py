@@ -1,13 +1,14 @@
 """Search spaces: what an architecture is.
 
-``get_space(name)`` returns one of ``nb201``, ``nb101``, ``darts``, ``nbgraph``.
+``get_space(name)`` returns one of ``nb201``, ``nb101``, ``darts``, ``nbgraph``.  Each declares
+its categorical choices schema (:meth:`SearchSpace.choices`, :class:`Choice`).
 """
 from __future__ import annotations
 
-from .base import LabelledDAG, SearchSpace, graph_hash, prune
+from .base import Choice, LabelledDAG, SearchSpace, graph_hash, prune
 from .nb201 import NB201Arch, NB201Space
 
-__all__ = ["LabelledDAG", "SearchSpace", "graph_hash", "prune", "NB201Arch", "NB201Space",
+__all__ = ["Choice", "LabelledDAG", "SearchSpace", "graph_hash", "prune", "NB201Arch", "NB201Space",
            "get_space", "resolve_space", "UsesSpace", "SPACE_NAMES"]
 
 SPACE_NAMES = ("nb201", "nb101", "darts", "nbgraph")

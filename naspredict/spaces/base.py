@@ -3,6 +3,12 @@
 A search space owns an immutable, hashable architecture type.  Every space can turn an
 architecture into a :class:`LabelledDAG` (node-labelled adjacency, input node first, output
 node last), so encodings and graph predictors are written once for all spaces.
+
+A space may also declare its *categorical choices schema*: :meth:`SearchSpace.choices` is a
+fixed tuple of :class:`Choice` (one decision each, with its options), and an architecture is a
+vector of option indices, one per choice (:meth:`SearchSpace.to_choices` /
+:meth:`SearchSpace.from_choices`).  Sequential samplers (the RL controller), supernets and
+decoders read this one schema instead of knowing each space.
 """
 from __future__ import annotations
 
@@ -105,6 +111,45 @@ def prune(matrix: np.ndarray, ops: Sequence[str], n_inputs: int = 1) -> tuple[np
     return m[np.ix_(idx, idx)], [ops[i] for i in idx]
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One categorical decision of a space's choices schema.
+
+    Parameters
+    ----------
+    name : str
+        What is decided, e.g. ``"edge 0->1"`` or ``"normal node 3 inputs"``.
+    options : tuple
+        The human-readable values the decision can take (op names, input tuples, 0/1...), at
+        least one, all distinct; an architecture's choice vector holds the index of its option
+        in this tuple.
+
+    Raises
+    ------
+    ValueError
+        For a non-string or empty name, no options, or repeated options.
+    """
+
+    name: str
+    options: tuple
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"a Choice needs a non-empty string name, got {self.name!r}")
+        try:
+            options = tuple(self.options)
+        except TypeError:
+            raise ValueError(f"choice {self.name!r}: options must be a sequence, got {self.options!r}") from None
+        if not options:
+            raise ValueError(f"choice {self.name!r} needs at least one option")
+        if len(set(options)) != len(options):
+            raise ValueError(f"choice {self.name!r} has repeated options {options!r}")
+        object.__setattr__(self, "options", options)
+
+    def __len__(self) -> int:
+        return len(self.options)
+
+
 def is_dag_upper(matrix: np.ndarray) -> bool:
     m = np.asarray(matrix)
     return bool(np.all(np.tril(m) == 0))
@@ -161,6 +206,91 @@ class SearchSpace(ABC):
     @property
     def finite(self) -> bool:
         return type(self).enumerate is not SearchSpace.enumerate
+
+    # -- categorical choices schema ----------------------------------------------------------
+    def choices(self) -> tuple[Choice, ...]:
+        """The space's categorical decisions, in a fixed order (see the module docstring).
+
+        Raises
+        ------
+        ValueError
+            When the space declares no schema (:attr:`has_choices` is False).
+        """
+        raise ValueError(f"space {self.name or type(self).__name__!r} declares no categorical choices "
+                         f"schema (choices() / to_choices() / from_choices()); implement choices(), "
+                         f"_encode_choices() and _decode_choices() on {type(self).__name__}")
+
+    @property
+    def has_choices(self) -> bool:
+        """True when the space declares :meth:`choices`."""
+        return type(self).choices is not SearchSpace.choices
+
+    def to_choices(self, arch: Any) -> tuple[int, ...]:
+        """The option index of ``arch`` for every choice, ``len(choices())`` ints.
+
+        Raises
+        ------
+        ValueError
+            When ``arch`` is not an architecture of the space, or the space has no schema.
+        """
+        self.choices()  # a clear error for spaces without a schema
+        return tuple(int(i) for i in self._encode_choices(self.validate(arch)))
+
+    def from_choices(self, index: Sequence[int]) -> Any | None:
+        """The architecture an index vector names, or ``None`` when it names none of this space
+        (an NB101 graph that is disconnected, an NAS-Bench-Graph cell with no benchmark
+        representative, an arch outside a subset...).
+
+        Parameters
+        ----------
+        index : sequence of int, length ``len(choices())``
+            One option index per choice (Python or numpy ints; a numpy int array is fine).
+
+        Raises
+        ------
+        ValueError
+            For a malformed vector (wrong length, an entry that is not an int, an index out of
+            its choice's range), or when the space has no schema.
+        """
+        return self._decode_choices(self.check_choices(index))
+
+    def check_choices(self, index: Sequence[int]) -> tuple[int, ...]:
+        """``index`` as a tuple of Python ints after checking it against :meth:`choices`.
+
+        Raises
+        ------
+        ValueError
+            Naming the first problem: not a sequence, wrong length, a non-int entry (bools and
+            floats are refused), or an index outside ``0 .. len(options) - 1``.
+        """
+        schema = self.choices()
+        if isinstance(index, (str, bytes)) or not hasattr(index, "__len__"):
+            raise ValueError(f"a choice vector is a sequence of {len(schema)} ints (one option index "
+                             f"per choice of {self.name!r}), got {index!r}")
+        if isinstance(index, np.ndarray):
+            index = index.tolist()
+        if len(index) != len(schema):
+            raise ValueError(f"the {self.name!r} space has {len(schema)} choices, got a vector of "
+                             f"{len(index)}: {tuple(index)!r}")
+        out = []
+        for i, (v, c) in enumerate(zip(index, schema)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"choice {i} ({c.name!r}) needs an int option index, got {v!r}")
+            if not 0 <= v < len(c.options):
+                raise ValueError(f"choice {i} ({c.name!r}) has {len(c.options)} options, so its index "
+                                 f"must be in 0..{len(c.options) - 1}; got {v}")
+            out.append(int(v))
+        return tuple(out)
+
+    def _encode_choices(self, arch: Any) -> Sequence[int]:
+        """Index vector of a validated ``arch`` (override with :meth:`choices`)."""
+        self.choices()
+        raise NotImplementedError(f"{type(self).__name__} declares choices() but not _encode_choices()")
+
+    def _decode_choices(self, index: tuple[int, ...]) -> Any | None:
+        """Architecture of a checked index vector, or ``None`` (override with :meth:`choices`)."""
+        self.choices()
+        raise NotImplementedError(f"{type(self).__name__} declares choices() but not _decode_choices()")
 
     # -- structure -----------------------------------------------------------------------
     @abstractmethod

@@ -10,9 +10,22 @@ concatenates nodes 2..5.
 String form (:meth:`DartsSpace.to_str`)::
 
     normal=[(0,sep_conv_3x3),(1,skip_connect),...8 pairs];reduce=[...8 pairs]
+
+Choices schema (:meth:`DartsSpace.choices`), 24 choices: for the normal then the reduction
+cell, for each intermediate node ``k = 2..5`` in turn,
+
+* ``"<cell> node k inputs"``: the ordered input pair ``(i, j)`` of pairs ``2(k-2)`` and
+  ``2(k-2)+1``, options every ordered pair of distinct inputs in ``0..k-1`` (2, 6, 12 and 20
+  options for k = 2..5);
+* ``"<cell> node k op 0"`` and ``"<cell> node k op 1"``: the ops of those two pairs, options
+  :data:`OPS`.
+
+Every index vector is a genotype, and ``from_choices(to_choices(a)) == a`` exactly (the order
+of a node's two pairs is kept: ``(i, j)`` and ``(j, i)`` are different options).
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import namedtuple
 from dataclasses import dataclass
@@ -20,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import OUTPUT, LabelledDAG, SearchSpace
+from .base import OUTPUT, Choice, LabelledDAG, SearchSpace
 
 #: NASLib's op order: the op id of a pair indexes this tuple.
 OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
@@ -31,6 +44,23 @@ CONCAT: tuple[int, ...] = (2, 3, 4, 5)
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
 Pair = tuple[int, str]
+CELLS: tuple[str, ...] = ("normal", "reduce")
+
+
+def _build_choices() -> tuple[Choice, ...]:
+    out = []
+    for cell in CELLS:
+        for k in range(2, 2 + N_PAIRS // 2):
+            out.append(Choice(f"{cell} node {k} inputs", tuple(itertools.permutations(range(k), 2))))
+            out += [Choice(f"{cell} node {k} op {s}", OPS) for s in (0, 1)]
+    return tuple(out)
+
+
+#: the choices schema (module docstring): per cell and node, its input pair then its two ops.
+CHOICES: tuple[Choice, ...] = _build_choices()
+#: option index of an ordered input pair, per node (node k at position k - 2).
+_PAIR_INDEX: tuple[dict[tuple[int, int], int], ...] = tuple(
+    {pair: i for i, pair in enumerate(CHOICES[3 * (k - 2)].options)} for k in range(2, 6))
 _CELL_FORM = "8 (input, op) pairs, pair p reading input 0..p//2+1, op in " + ", ".join(OPS)
 _FORM = "'normal=[(i,op),...8 pairs];reduce=[(i,op),...8 pairs]'"
 _STR = re.compile(r"^normal=\[(.*)\];reduce=\[(.*)\]$")
@@ -179,6 +209,32 @@ class DartsSpace(SearchSpace):
         arch = self.validate(arch)
         return Genotype(normal=[(op, i) for i, op in arch.normal], normal_concat=list(CONCAT),
                         reduce=[(op, i) for i, op in arch.reduce], reduce_concat=list(CONCAT))
+
+    # choices schema
+    def choices(self) -> tuple[Choice, ...]:
+        """24 choices: per cell and intermediate node, its ordered input pair and its two ops
+        (see the module docstring)."""
+        return CHOICES
+
+    def _encode_choices(self, arch: DartsArch) -> list[int]:
+        out = []
+        for cell in (arch.normal, arch.reduce):
+            for n in range(N_PAIRS // 2):
+                (i, op_a), (j, op_b) = cell[2 * n], cell[2 * n + 1]
+                out += [_PAIR_INDEX[n][(i, j)], OPS.index(op_a), OPS.index(op_b)]
+        return out
+
+    def _decode_choices(self, index: tuple[int, ...]) -> DartsArch:
+        cells = []
+        half = len(index) // 2
+        for c in range(2):
+            cell = []
+            for n in range(N_PAIRS // 2):
+                at = c * half + 3 * n
+                i, j = CHOICES[at].options[index[at]]
+                cell += [(i, OPS[index[at + 1]]), (j, OPS[index[at + 2]])]
+            cells.append(cell)
+        return DartsArch(*cells)
 
     # sampling
     def sample(self, rng: np.random.Generator) -> DartsArch:

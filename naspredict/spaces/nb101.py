@@ -10,6 +10,18 @@ String form (:meth:`NB101Space.to_str`): the adjacency rows as 0/1 digits joined
 then ``:``, then the node labels joined by ``,``::
 
     011.001.000:input,conv3x3-bn-relu,output
+
+Choices schema (:meth:`NB101Space.choices`), 26 choices on a 7-node cell: ``"edge i->j"`` for
+the 21 upper-triangular entries of the adjacency, row-major, options ``(0, 1)``; then
+``"node k op"`` for the 5 interior nodes k = 1..5, options :data:`OPS`.
+:meth:`~NB101Space.from_choices` returns the 7-node cell as written, not pruned (like
+:meth:`~NB101Space.from_naslib`, so the vector of a NASLib row decodes to exactly that row), or
+``None`` when it is not a valid cell (input disconnected from the output, or more than 9 edges
+after pruning).  Cells with fewer than 7 nodes (pruned ones, as :meth:`~NB101Space.sample`
+makes) are padded by :meth:`~NB101Space.to_choices` with edgeless nodes labelled ``OPS[0]``
+just before the output; they decode to that padded cell, whose :meth:`~NB101Space.pruned` form
+and :meth:`~NB101Space.canonical` key are the original's.  So ``from_choices(to_choices(a)) ==
+a`` for 7-node cells, ``to_choices(from_choices(v)) == v`` for every valid vector ``v``.
 """
 from __future__ import annotations
 
@@ -18,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import INPUT, OUTPUT, LabelledDAG, SearchSpace, live_nodes, prune
+from .base import INPUT, OUTPUT, Choice, LabelledDAG, SearchSpace, live_nodes, prune
 
 #: intermediate-node ops.
 OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
@@ -28,6 +40,11 @@ MAX_EDGES = 9
 #: 3=conv1x1-bn-relu, 4=conv3x3-bn-relu.  (Not the order of OPS: checked against the 500 cells of
 #: NASLib's zc_nasbench101.json, whose params all equal our NB101 networks' only with this order.)
 _NASLIB_LABELS: tuple[str, ...] = (INPUT, OUTPUT, "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
+#: the adjacency entries the choices schema decides, row-major upper triangle of 7x7.
+_EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(MAX_NODES) for j in range(i + 1, MAX_NODES))
+#: the choices schema (module docstring): 21 edge bits, then the op of each interior node.
+CHOICES: tuple[Choice, ...] = (tuple(Choice(f"edge {i}->{j}", (0, 1)) for i, j in _EDGES)
+                               + tuple(Choice(f"node {k} op", OPS) for k in range(1, MAX_NODES - 1)))
 _FORM = ("'<row>.<row>...:<label>,<label>...' (0/1 adjacency rows, upper triangular, then "
          f"node labels: input, any of {', '.join(OPS)}, output)")
 
@@ -193,6 +210,31 @@ class NB101Space(SearchSpace):
         """``(matrix as nested lists, op names)`` for the nasbench API's ``ModelSpec``."""
         arch = self.validate(arch)
         return [list(row) for row in arch.matrix], list(arch.ops)
+
+    # choices schema
+    def choices(self) -> tuple[Choice, ...]:
+        """21 edge bits ``"edge i->j"`` (options ``(0, 1)``) then 5 ``"node k op"`` choices
+        (options :data:`OPS`); see the module docstring for padding and validity."""
+        return CHOICES
+
+    def _encode_choices(self, arch: NB101Arch) -> list[int]:
+        m, ops = arch.array(), list(arch.ops)
+        pad = MAX_NODES - arch.n_nodes
+        if pad:  # edgeless OPS[0] nodes just before the output
+            m = np.insert(np.insert(m, [arch.n_nodes - 1] * pad, 0, axis=0), [arch.n_nodes - 1] * pad, 0, axis=1)
+            ops = ops[:-1] + [OPS[0]] * pad + ops[-1:]
+        return [int(m[i, j]) for i, j in _EDGES] + [OPS.index(o) for o in ops[1:-1]]
+
+    def _decode_choices(self, index: tuple[int, ...]) -> NB101Arch | None:
+        """The 7-node cell as written, or ``None`` when it is not a valid NB101 cell."""
+        m = [[0] * MAX_NODES for _ in range(MAX_NODES)]
+        for (i, j), bit in zip(_EDGES, index):
+            m[i][j] = bit
+        ops = (INPUT, *(OPS[i] for i in index[len(_EDGES):]), OUTPUT)
+        try:
+            return NB101Arch(m, ops)
+        except ValueError:
+            return None
 
     # sampling
     def sample(self, rng: np.random.Generator) -> NB101Arch:

@@ -2,6 +2,10 @@
 
 A cell has 4 nodes and 6 edges ``(0->1, 0->2, 0->3, 1->2, 1->3, 2->3)`` (NASLib's order); each
 edge carries one of 5 ops, so the space holds 5**6 = 15,625 cells.
+
+Choices schema (:meth:`NB201Space.choices`): 6 choices ``"edge i->j"`` in NASLib's edge order,
+each with the 5 :data:`OPS` as options; the choice vector is NASLib's op-id tuple, and every
+vector names a cell (``from_choices(to_choices(a)) == a`` for all 15,625).
 """
 from __future__ import annotations
 
@@ -12,12 +16,14 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .base import INPUT, OUTPUT, LabelledDAG, SearchSpace
+from .base import INPUT, OUTPUT, Choice, LabelledDAG, SearchSpace
 
 #: NASLib's op ids: 0=skip_connect, 1=none, 2=nor_conv_3x3, 3=nor_conv_1x1, 4=avg_pool_3x3.
 OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
 #: edges as (from, to), in NASLib's order.
 NASLIB_ORDER: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+#: the choices schema: the op on each edge, NASLib's edge order.
+CHOICES: tuple[Choice, ...] = tuple(Choice(f"edge {i}->{j}", OPS) for i, j in NASLIB_ORDER)
 _FORM = "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d)$")
 
@@ -106,6 +112,17 @@ class NB201Space(SearchSpace):
 
     def to_naslib(self, arch: NB201Arch) -> tuple[int, ...]:
         return tuple(OPS.index(o) for o in self.validate(arch).ops)
+
+    # choices schema
+    def choices(self) -> tuple[Choice, ...]:
+        """6 choices ``"edge i->j"`` (NASLib's edge order), options :data:`OPS`."""
+        return CHOICES
+
+    def _encode_choices(self, arch: NB201Arch) -> tuple[int, ...]:
+        return tuple(OPS.index(o) for o in arch.ops)
+
+    def _decode_choices(self, index: tuple[int, ...]) -> NB201Arch:
+        return NB201Arch(tuple(OPS[i] for i in index))
 
     # sampling
     def sample(self, rng: np.random.Generator) -> NB201Arch:

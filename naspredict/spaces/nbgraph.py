@@ -17,6 +17,12 @@ Benchmark keys (:meth:`NBGraphSpace.to_key`) are ``link_id * 10**4`` plus the fo
 as base-10 digits, op indices into the 9-op :data:`OPS` list.  The proteins table uses the
 same encoding (its digits are only 1, 4, 5, 7, 8 = gcn, sage, arma, fc, skip), not indices
 into the package's 5-op ``gnn_list_proteins``.
+
+Choices schema (:meth:`NBGraphSpace.choices`): ``"link"`` (the 9 :data:`LINKS` patterns) then
+``"op 1"`` .. ``"op 4"`` (the space's op set: 9 ops, or 5 for ``ops_set="proteins"``).  Most
+vectors are not a benchmark representative; :meth:`~NBGraphSpace.from_choices` maps a vector to
+the representative of its class with :func:`normal_form` (``None`` for the all-skip cell, which
+has none), so ``from_choices(to_choices(a)) == a`` for every cell of the space.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .base import INPUT, OUTPUT, LabelledDAG, SearchSpace
+from .base import INPUT, OUTPUT, Choice, LabelledDAG, SearchSpace
 
 #: the 9 wiring patterns, in the benchmark's link-id order (link id = index here).
 LINKS: tuple[tuple[int, int, int, int], ...] = (
@@ -298,6 +304,21 @@ class NBGraphSpace(SearchSpace):
             return self.validate(arch)
         except ValueError as err:
             raise ValueError(f"unknown NAS-Bench-Graph key {key} for the {self.ops_set!r} table: {err}") from None
+
+    # choices schema
+    def choices(self) -> tuple[Choice, ...]:
+        """``"link"`` (options :data:`LINKS`), then ``"op 1"`` .. ``"op 4"`` (options
+        :attr:`ops`, this space's op set)."""
+        return (Choice("link", LINKS),) + tuple(Choice(f"op {k}", self.ops) for k in range(1, _N_OPS + 1))
+
+    def _encode_choices(self, arch: NBGraphArch) -> list[int]:
+        return [_LINK_ID[arch.link]] + [self.ops.index(op) for op in arch.ops]
+
+    def _decode_choices(self, index: tuple[int, ...]) -> NBGraphArch | None:
+        """The benchmark representative of the cell the vector spells (:func:`normal_form`),
+        ``None`` for the all-skip cell."""
+        cell = NBGraphArch(LINKS[index[0]], tuple(self.ops[i] for i in index[1:]))  # type: ignore[arg-type]
+        return normal_form(cell)
 
     # enumeration and sampling
     def _all(self) -> list[NBGraphArch]:

@@ -7,7 +7,9 @@ archs)`` returns a space that behaves like ``base`` (same name, encodings, canon
 
 - ``sample`` draws one of the archs uniformly; ``enumerate`` lists them; ``len`` counts them;
 - ``neighbours`` are the base space's neighbours that are in the set, and ``mutate`` picks one
-  of them (a random member when there is none).
+  of them (a random member when there is none);
+- the choices schema is the base space's (``choices``, ``to_choices``); ``from_choices``
+  returns ``None`` for a vector whose arch is not in the set.
 """
 from __future__ import annotations
 
@@ -48,6 +50,12 @@ class _Subset:
         if not nbrs:
             return self.sample(rng)
         return nbrs[int(rng.integers(len(nbrs)))]
+
+    def from_choices(self, index):
+        """The base space's arch for ``index`` when it is in the set, else ``None``
+        (``ValueError`` for a malformed vector, as in the base space)."""
+        arch = super().from_choices(index)
+        return arch if arch is not None and arch in self._members else None
 
     def __repr__(self) -> str:
         return f"subset_space({self.base!r}, {len(self.rows)} archs)"
