@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
 
-.PHONY: demo test fashion-mnist bench-predictors bench-search bench-parallel bench-training clean
+.PHONY: demo test fashion-mnist bench-predictors bench-search bench-parallel bench-training bench-oneshot clean
 
 FMNIST := /usr/share/datasets/fashion-mnist
 
@@ -44,6 +44,9 @@ bench-parallel: $(STAMP)
 
 bench-training: $(STAMP) fashion-mnist
 	$(PY) benchmarks/training.py all
+
+bench-oneshot: $(STAMP) fashion-mnist
+	$(PY) benchmarks/oneshot.py all
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
