@@ -57,8 +57,10 @@ class OneShotEvaluator:
     channels, cells : the supernet's width and depth when it trains its own (``None``: the
         space's default).
     data_fraction, resolution : the data setting (share of the training split, image side).
-    seed : seeds the data splits, the supernet's initialisation, its training and the BN
-        recalibration batches.  The same seed gives the same scores.
+    seed : seeds the supernet's initialisation, its training, the BN recalibration batches
+        and (unless ``data_seed`` is given) the data splits.  The same seed gives the same scores.
+    data_seed : seeds the data splits and subsample (``None``: ``seed``); fix it to compare
+        supernets of several seeds on the same data.
     device : ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
     bn_batches : training batches that recompute BN statistics per arch (0: no
         recalibration, the running statistics of training are used).
@@ -78,7 +80,8 @@ class OneShotEvaluator:
 
     def __init__(self, space: Any, data: Any = "fashion-mnist", *, supernet: Any = None, epochs: int = 10,
                  channels: int | None = None, cells: int | None = None, data_fraction: float = 1.0,
-                 resolution: int | None = None, seed: int = 0, device: str | None = "auto",
+                 resolution: int | None = None, seed: int = 0, data_seed: int | None = None,
+                 device: str | None = "auto",
                  bn_batches: int = 4, batch_size: int = 256, config: Any = None, val_fraction: float = 0.1,
                  data_root: str | os.PathLike | None = None, test: bool = True, params: bool = True,
                  progress: bool | Callable[[int, dict], None] = False):
@@ -99,6 +102,7 @@ class OneShotEvaluator:
         self.epochs, self.channels, self.cells = int(epochs), channels, cells
         self.data_fraction, self.resolution = float(data_fraction), resolution
         self.seed = int(seed)
+        self.data_seed = self.seed if data_seed is None else int(data_seed)
         self.device = device
         resolve_device(device)
         self.bn_batches = int(bn_batches)
@@ -169,7 +173,7 @@ class OneShotEvaluator:
                                      "(OneShotEvaluator(space, 'fashion-mnist', ...)), not a loaded ImageData")
                 self._data = src
             else:
-                self._data = image_data.load_images(src, root=self.data_root, seed=self.seed,
+                self._data = image_data.load_images(src, root=self.data_root, seed=self.data_seed,
                                                     val_fraction=self.val_fraction,
                                                     data_fraction=self.data_fraction, resolution=self.resolution)
         return self._data
