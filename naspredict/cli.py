@@ -14,7 +14,7 @@ import pandas as pd
 
 #: subcommands that run torch models: main() imports torch for them to set its threads
 #: (the others set them only when torch is already imported, sparing its 2-3 s import)
-_MODEL_COMMANDS = frozenset({"evaluate", "search", "train", "profile"})
+_MODEL_COMMANDS = frozenset({"evaluate", "search", "train", "profile", "darts"})
 
 #: sizes of the spaces that cannot be enumerated, from their papers.
 _SPACE_SIZES = {
@@ -106,12 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_later_commands(sub) -> None:
     """Subcommands defined beside their packages: evaluate; search, runs, export; train, profile."""
     from .evaluation import cli as evaluation_cli
+    from .oneshot import cli as oneshot_cli
     from .search import cli as search_cli
     from .training import cli as training_cli
 
     evaluation_cli.register(sub)
     search_cli.register(sub)
     training_cli.register(sub)
+    oneshot_cli.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
