@@ -328,8 +328,11 @@ class OneShotEvaluator:
         """Trainable parameters of ``arch``'s stand-alone network at the supernet's width and depth."""
         import torch
         from ..nets import build_network
-        spec = self._spec
-        channels, cells = (spec.channels, spec.cells) if spec is not None else (self.channels, self.cells)
+        spec, net = self._spec, self._net
+        if spec is not None:
+            channels, cells = spec.channels, spec.cells
+        else:  # a given supernet: its own width and depth
+            channels, cells = getattr(net, "channels", self.channels), getattr(net, "n_cells", self.cells)
         data = self.load_data()
         with torch.random.fork_rng(devices=[]):
             net = build_network(self.space, arch, channels=channels, cells=cells, n_classes=int(data.n_classes),

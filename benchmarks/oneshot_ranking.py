@@ -1,0 +1,199 @@
+"""One-shot ranking: how well a uniformly trained supernet ranks the 100 cells of the curve set.
+
+    python benchmarks/oneshot_ranking.py --tag e12 [--supernet-epochs 12] [--bn-batches 4]
+        [--supernet-seeds 0 1] [--supernet-channels 8] [--bn-batch-size 128]
+
+A supernet over NB201 (:class:`naspredict.oneshot.Supernet`) is trained with uniform
+single-path sampling (SPOS, Guo et al., ECCV 2020) on the data setting of the committed curve
+set (``benchmarks/train_curves.py``'s ``small_fidelity_args``: Fashion-MNIST, 5 % of the
+training split = 2,850 images at 16x16, 3,000 validation images, batch 128, NB201's SGD +
+cosine; the supernet at C=8, N=1 unless ``--supernet-channels`` says otherwise).  The 100
+cells of ``results/training_curves_fmnist.csv`` are scored by the
+:class:`~naspredict.evaluators.oneshot.OneShotEvaluator` (BN statistics recomputed per cell on
+``--bn-batches`` training batches) and the Kendall tau of the one-shot validation accuracy is
+computed against their stand-alone ``val_accuracy`` and ``test_accuracy`` (12 epochs each,
+same data) and against NAS-Bench-201's CIFAR-10 ``baseline_accuracy``.  With several
+``--supernet-seeds`` the one-shot scores of the supernets are averaged per cell.
+
+Each invocation is one setting (named by ``--tag``); it appends its row to
+``results/oneshot_ranking_runs.csv`` and its per-cell scores to
+``results/oneshot_ranking_scores.csv`` (replacing rows of the same tag), then rewrites
+``results/oneshot_ranking.md`` from every setting run so far: all of them, in the order run.
+Trained supernets are kept under ``out/bench/oneshot/`` and reused when a setting asks for the
+same supernet (same epochs, seed, width), so trying other BN settings costs no retraining.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from train_curves import CSV, small_fidelity_args  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+RUNS = RESULTS / "oneshot_ranking_runs.csv"
+SCORES = RESULTS / "oneshot_ranking_scores.csv"
+OUT = RESULTS / "oneshot_ranking.md"
+CACHE = ROOT / "out" / "bench" / "oneshot"
+GOAL = 0.5
+
+
+def _evaluator(args, seed: int, epochs: int, channels: int):
+    from naspredict.evaluators.oneshot import OneShotEvaluator
+    from naspredict.training import TrainConfig
+    path = CACHE / f"nb201-fmnist-C{channels}N{args.cells}-r{args.resolution}-d{args.data_fraction}-e{epochs}-s{seed}.pt"
+    kw = dict(epochs=epochs, channels=channels, cells=args.cells, data_fraction=args.data_fraction,
+              resolution=args.resolution, val_fraction=args.val_fraction, seed=seed, data_seed=args.seed,
+              device="cpu",
+              bn_batches=args.bn_batches, batch_size=args.batch_size, test=args.score_test, params=False,
+              config=TrainConfig(epochs=epochs, batch_size=args.batch_size), progress=True)
+    if path.is_file():
+        ev = OneShotEvaluator("nb201", "fashion-mnist", supernet=path, **kw)
+        ev.prepare()
+        return ev, ev.supernet_info()["train_seconds"], True
+    ev = OneShotEvaluator("nb201", "fashion-mnist", **kw)
+    ev.prepare()
+    ev.save(path)
+    return ev, ev.supernet_info()["train_seconds"], False
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    small_fidelity_args(p)  # the curve set's data setting (--epochs there is the stand-alone count)
+    p.add_argument("--tag", required=True, help="name of this setting in the results table")
+    p.add_argument("--supernet-epochs", type=int, default=12)
+    p.add_argument("--supernet-seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--supernet-channels", type=int, default=None, help="default: --channels (8)")
+    p.add_argument("--bn-batches", type=int, default=4)
+    p.add_argument("--score-test", action="store_true",
+                   help="also score the 10,000 test images (about 3x the scoring time)")
+    p.add_argument("--csv", default=str(CSV))
+    p.add_argument("--note", default="", help="free text for the table")
+    args = p.parse_args(argv)
+    from naspredict.torch_utils import set_threads
+    set_threads(1)
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    from naspredict import data
+    channels = args.supernet_channels or args.channels
+    logged = data.read_results(args.csv, "nb201", curve_column="curves")
+    archs = list(logged.archs)
+    table = data.load("nb201-cifar10")
+    stand_val = logged.values("val_accuracy")
+    stand_test = logged.values("test_accuracy")
+    nb201 = np.array([table.query(a, "baseline_accuracy") for a in archs])
+
+    per_seed_val, per_seed_test, train_s, score_s, reused = [], [], [], [], []
+    for seed in args.supernet_seeds:
+        t0 = time.perf_counter()
+        ev, seconds, was_cached = _evaluator(args, seed, args.supernet_epochs, channels)
+        train_s.append(float(seconds))
+        reused.append(was_cached)
+        print(f"supernet seed {seed}: {'loaded' if was_cached else 'trained'} ({seconds:.0f} s of training; "
+              f"{time.perf_counter() - t0:.0f} s wall)", flush=True)
+        results = []
+        for i, a in enumerate(archs):
+            results.append(ev.evaluate(a))
+            if (i + 1) % 20 == 0:
+                print(f"  scored {i + 1}/{len(archs)} cells ({time.perf_counter() - t0:.0f} s)", flush=True)
+        bad = [r.error for r in results if not r.ok]
+        if bad:
+            raise RuntimeError(f"{len(bad)} one-shot evaluations failed, first: {bad[0]}")
+        per_seed_val.append([r.metrics["val_accuracy"] for r in results])
+        per_seed_test.append([r.metrics.get("test_accuracy", np.nan) for r in results])
+        score_s.append(float(np.mean([r.cost for r in results])))
+    val = np.mean(per_seed_val, axis=0)
+    test = np.mean(per_seed_test, axis=0)
+    live = stand_val > 10.5  # the one cell with no input-output path scores exactly 10 % stand-alone
+
+    def tau(a, b, mask=None):
+        m = np.isfinite(a) & np.isfinite(b) & (True if mask is None else mask)
+        return float(stats.kendalltau(a[m], b[m]).statistic) if m.sum() > 2 else float("nan")
+
+    row = {"tag": args.tag, "supernet_epochs": args.supernet_epochs, "supernet_channels": channels,
+           "cells": args.cells, "bn_batches": args.bn_batches, "seeds": " ".join(map(str, args.supernet_seeds)),
+           "tau_val_vs_standalone_val": tau(val, stand_val), "tau_val_vs_standalone_test": tau(val, stand_test),
+           "tau_test_vs_standalone_test": tau(test, stand_test), "tau_val_vs_nb201": tau(val, nb201),
+           "tau_val_vs_standalone_val_live": tau(val, stand_val, live),
+           "spearman_val_vs_standalone_val": float(stats.spearmanr(val, stand_val).statistic),
+           "oneshot_val_median": float(np.median(val)), "oneshot_val_max": float(np.max(val)),
+           "train_seconds": float(np.sum(train_s)), "seconds_per_arch": float(np.mean(score_s)),
+           "reused_supernet": all(reused), "note": args.note}
+    if len(args.supernet_seeds) > 1:
+        row["tau_between_seeds"] = tau(np.array(per_seed_val[0]), np.array(per_seed_val[1]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs = pd.read_csv(RUNS) if RUNS.exists() else pd.DataFrame()
+    if len(runs):
+        runs = runs[runs["tag"] != args.tag]
+    runs = pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
+    runs.to_csv(RUNS, index=False)
+    scores = pd.read_csv(SCORES) if SCORES.exists() else pd.DataFrame()
+    if len(scores):
+        scores = scores[scores["tag"] != args.tag]
+    new = pd.DataFrame({"tag": args.tag, "arch": [logged.space.to_str(a) for a in archs],
+                        "oneshot_val_accuracy": val, "oneshot_test_accuracy": test,
+                        "standalone_val_accuracy": stand_val, "standalone_test_accuracy": stand_test,
+                        "nb201_cifar10_baseline_accuracy": nb201})
+    pd.concat([scores, new], ignore_index=True).to_csv(SCORES, index=False)
+    write_report(runs, args)
+    print(json.dumps(row, indent=1))
+    return 0
+
+
+def write_report(runs, args) -> None:
+    import numpy as np
+    cols = [("tag", "setting"), ("supernet_epochs", "supernet epochs"), ("supernet_channels", "C"),
+            ("bn_batches", "BN batches"), ("seeds", "supernet seeds"),
+            ("tau_val_vs_standalone_val", "tau vs stand-alone val"),
+            ("tau_val_vs_standalone_test", "tau vs stand-alone test"),
+            ("tau_val_vs_standalone_val_live", "tau vs stand-alone val, 99 live cells"),
+            ("tau_test_vs_standalone_test", "tau, one-shot test vs stand-alone test"),
+            ("tau_val_vs_nb201", "tau vs NB201 CIFAR-10"),
+            ("tau_between_seeds", "tau between 2 supernet seeds"),
+            ("oneshot_val_median", "one-shot val median %"),
+            ("train_seconds", "supernet training s"), ("seconds_per_arch", "s per arch")]
+    lines = ["# One-shot ranking: a uniformly trained supernet vs stand-alone training", "",
+             "`python benchmarks/oneshot_ranking.py --tag ...` (one row per setting, every setting tried, in the order run).",
+             "",
+             f"**Data and cells:** the 100 NB201 cells of `{Path(args.csv).name}` and its data setting: Fashion-MNIST, "
+             f"{args.data_fraction:g} of the training split at {args.resolution}x{args.resolution} (2,850 images), "
+             "3,000 validation images, 10,000 test images, batch "
+             f"{args.batch_size}; stand-alone accuracies after 12 epochs at C={args.channels}, N={args.cells}.",
+             "",
+             "**One-shot:** an NB201 supernet (`naspredict.oneshot.Supernet`, non-affine BN in the mixed ops) trained by "
+             "uniform single-path sampling (SPOS; one random cell per step, NB201's SGD + cosine over the supernet epochs, "
+             "the curve set's augmentation); each cell is scored on the whole validation split after its BN statistics are "
+             "recomputed on the given number of training batches (`OneShotEvaluator`). Several seeds: scores averaged per cell. "
+             "Kendall tau of the one-shot validation accuracy against the stand-alone values and NAS-Bench-201's CIFAR-10 "
+             "`baseline_accuracy`. Training seconds are the supernet epochs' wall time on one thread of a shared 2-core "
+             "CPU (summed over seeds); seconds per arch are recalibration plus validation and test scoring.", "",
+             f"Goal: tau >= {GOAL} against stand-alone.", "",
+             "| " + " | ".join(h for _, h in cols) + " |", "|" + "|".join("---" if i < 5 else "---:" for i in range(len(cols))) + "|"]
+    for _, r in runs.iterrows():
+        cells = []
+        for k, _ in cols:
+            v = r.get(k, np.nan)
+            if isinstance(v, float):
+                cells.append("" if not np.isfinite(v) else (f"{v:.3f}" if k.startswith("tau") else f"{v:.1f}" if k != "seconds_per_arch" else f"{v:.2f}"))
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [f"- **{r['tag']}**: {r['note']}" for _, r in runs.iterrows() if isinstance(r.get("note"), str) and r["note"]]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    best = runs["tau_val_vs_standalone_val"].max()
+    lines += ["", f"Best tau vs stand-alone val over the settings tried: {best:.3f} "
+              f"({'meets' if best >= GOAL else 'misses'} the goal of {GOAL}).",
+              "Per-cell scores of every setting: `oneshot_ranking_scores.csv`; the rows above: `oneshot_ranking_runs.csv`."]
+    OUT.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
