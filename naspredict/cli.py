@@ -104,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_later_commands(sub) -> None:
-    """Subcommands defined beside their packages: evaluate; search, runs, export; train, profile."""
+    """Subcommands defined beside their packages: evaluate; search, runs, export; train, profile;
+    fit, predict."""
     from .evaluation import cli as evaluation_cli
+    from .predictors import cli as predictors_cli
     from .oneshot import cli as oneshot_cli
     from .search import cli as search_cli
     from .training import cli as training_cli
@@ -113,6 +115,7 @@ def _add_later_commands(sub) -> None:
     evaluation_cli.register(sub)
     search_cli.register(sub)
     training_cli.register(sub)
+    predictors_cli.register(sub)
     oneshot_cli.register(sub)
 
 

@@ -12,6 +12,31 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def add_source_args(p) -> None:
+    """Add the data-source options ``--benchmark/-b`` | ``--log`` (one required) and ``--space``."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--benchmark", "-b", help="benchmark table (see `naspredict benchmarks`)")
+    src.add_argument("--log", help="your own logged results (CSV, parquet or JSON lines)")
+    p.add_argument("--space", help="search space of --log (nb201, nb101, darts, nbgraph)")
+
+
+def load_source(args):
+    """The :class:`~naspredict.data.Benchmark` named by :func:`add_source_args`'s options.
+
+    Raises
+    ------
+    ValueError : ``--log`` without ``--space``, an unknown benchmark, a malformed log.
+    FileNotFoundError : the log file or the benchmark's data file is missing.
+    """
+    from .. import data
+
+    if args.log:
+        if not args.space:
+            raise ValueError("--log needs --space to parse its arch strings")
+        return data.read_results(args.log, args.space)
+    return data.load(args.benchmark)
+
+
 def register(sub) -> None:
     from ..predictors import names
 
@@ -20,10 +45,7 @@ def register(sub) -> None:
         description="Fit predictors on train sizes x seeds and score how well they rank the "
                     "remaining architectures. Writes results.csv (one row per run; an "
                     "interrupted run resumes from it), tau_vs_size.png and pred_vs_true.png.")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--benchmark", "-b", help="benchmark table (see `naspredict benchmarks`)")
-    src.add_argument("--log", help="your own logged results (CSV, parquet or JSON lines)")
-    p.add_argument("--space", help="search space of --log (nb201, nb101, darts, nbgraph)")
+    add_source_args(p)
     p.add_argument("--target", "-t", required=True, help="metric to predict")
     p.add_argument("--predictors", "-p", default="rf,xgb,gp",
                    help=f"comma-separated names (default rf,xgb,gp); known: {', '.join(names())}")
@@ -37,16 +59,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from .. import data
     from .plots import plot_metric_vs_size, plot_pred_vs_true
     from .runner import evaluate
 
-    if args.log:
-        if not args.space:
-            raise ValueError("--log needs --space to parse its arch strings")
-        bench = data.read_results(args.log, args.space)
-    else:
-        bench = data.load(args.benchmark)
+    bench = load_source(args)
     out = Path(args.out)
     res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
                    args.train_sizes, args.seeds, args.split, args.test_size,

@@ -3,6 +3,7 @@
 >>> from naspredict.predictors import make, names
 >>> model = make("gp", space="nb201", random_state=0).fit(archs, y)
 >>> mean, std = model.predict(test_archs, return_std=True)
+>>> save_predictor(model, "gp.nspm"); load_predictor("gp.nspm").predict(test_archs)
 
 The registry below is an explicit table (no import-time registration); classes load lazily.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from .base import Predictor
+from .io import load_predictor, read_header, save_predictor
 
 #: name -> (module, class, default parameters, one-line description)
 _REGISTRY: dict[str, tuple[str, str, dict, str]] = {
@@ -56,4 +58,5 @@ def make(name: str, **params) -> Predictor:
     return cls(**defaults)
 
 
-__all__ = ["Predictor", "make", "names", "describe", "predictor_class"]
+__all__ = ["Predictor", "make", "names", "describe", "predictor_class", "save_predictor",
+           "load_predictor", "read_header"]
