@@ -158,7 +158,7 @@ def read_archs(path: str | Path, space) -> list:
             archs.append(space.validate(space.from_str(text)))
         except (ValueError, KeyError, IndexError, TypeError) as err:
             hint = " (a CSV? give it a .csv suffix)" if n == 1 and text.startswith("arch") else ""
-            raise ValueError(f"{path}, line {n}: {text[:80]!r} is not a {space.name} arch ({err}); "
+            raise ValueError(f"{path}, line {n}: {text[:80]!r} is not an arch of the {space.name} space ({err}); "
                              f"expected one canonical {space.name} arch string per line, like "
                              f"{example}{hint}") from None
     return archs
