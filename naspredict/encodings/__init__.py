@@ -11,6 +11,7 @@ from .concat import ConcatEncoding
 from .features import GraphFeatures
 from .graph import GraphEncoding
 from .path import PathEncoding
+from .proxies import ProxyEncoding
 from .sequence import SequenceEncoding
 
 ENCODINGS = {
@@ -19,14 +20,20 @@ ENCODINGS = {
     "sequence": SequenceEncoding,
     "graph": GraphEncoding,
     "features": GraphFeatures,
+    "proxies": ProxyEncoding,
 }
 
 
 def make_encoding(name: str, space="nb201", **params) -> Encoding:
     """The encoding called ``name`` (one of ``ENCODINGS``) for ``space``.
 
-    Several vector encodings joined with ``+`` (``"features+onehot"``) are concatenated.
+    Several vector encodings joined with ``+`` (``"features+onehot"``) are concatenated.  An
+    :class:`Encoding` instance is returned as it is (so a configured one, e.g. a
+    ``ConcatEncoding(parts=("features", ProxyEncoding(channels=8)))``, can stand wherever a
+    name is taken).
     """
+    if isinstance(name, Encoding):
+        return name
     if "+" in name:
         return ConcatEncoding(space=space, parts=tuple(name.split("+")))
     if name not in ENCODINGS:
@@ -35,4 +42,4 @@ def make_encoding(name: str, space="nb201", **params) -> Encoding:
 
 
 __all__ = ["Encoding", "AdjacencyOneHot", "PathEncoding", "SequenceEncoding", "GraphEncoding",
-           "GraphFeatures", "ConcatEncoding", "ENCODINGS", "make_encoding"]
+           "GraphFeatures", "ConcatEncoding", "ProxyEncoding", "ENCODINGS", "make_encoding"]

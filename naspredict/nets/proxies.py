@@ -51,6 +51,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -177,8 +178,13 @@ def nwot(net: nn.Module, inp: Any, y: torch.Tensor | None = None) -> float:
     Raises
     ------
     ValueError
-        When the network has no ``nn.ReLU`` module to read codes from.
+        When the network has no ``nn.ReLU`` module to read codes from, or for a graph input
+        (the NAS-Bench-Graph network's ReLUs are functional).
     """
+    if _is_graph(inp):
+        raise ValueError("nwot is not supported for graph networks: NAS-Bench-Graph's network "
+                         "applies its ReLUs functionally (F.relu), so their codes cannot be read; "
+                         "drop 'nwot' from names")
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise ValueError(f"nwot reads the codes of nn.ReLU modules and {type(net).__name__} has "
@@ -341,9 +347,17 @@ def _fork(device: torch.device):
     return torch.random.fork_rng(devices=devices)
 
 
+def _record(timings, key: str, t0: float, dev: torch.device) -> None:
+    if timings is not None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        timings.setdefault(key, []).append(time.perf_counter() - t0)
+
+
 def proxy_scores(space: str | SearchSpace, archs: Sequence[Any], names: Sequence[str] = DEFAULT_PROXIES,
                  data: Any = None, *, batch_size: int = 64, seed: int = 0, device: Any = "cpu",
-                 progress: bool = False, **network_options):
+                 progress: bool = False, timings: dict[str, list[float]] | None = None,
+                 **network_options):
     """Zero-cost proxy scores of ``archs``, each computed on its freshly built network.
 
     Parameters
@@ -357,6 +371,9 @@ def proxy_scores(space: str | SearchSpace, archs: Sequence[Any], names: Sequence
     seed : seeds the batch and every network's initialisation (see the module docstring).
     device : where the networks run (``"cpu"``, ``"cuda:0"``, a ``torch.device``).
     progress : show a tqdm progress bar over the archs.
+    timings : optional dict that receives wall seconds: ``timings[name]`` gets one entry per
+        arch for each proxy (its own network copy and score), ``timings["build"]`` one per
+        network build.
     **network_options : for :func:`~naspredict.nets.build_network`: ``channels``, ``cells``
         (default: the space's published network, e.g. NB201 C=16, N=5), ``n_classes`` and
         ``input_shape`` (default: the data's; an ``input_shape`` must match the data).
@@ -415,10 +432,14 @@ def proxy_scores(space: str | SearchSpace, archs: Sequence[Any], names: Sequence
         arch_seed = _derived_seed(seed, sp.name, s)
         with _fork(dev):
             torch.manual_seed(arch_seed)
+            t0 = time.perf_counter()
             net = build_network(sp, s, **opts).to(dev)
+            _record(timings, "build", t0, dev)
             for k, name in enumerate(names):
                 torch.manual_seed(_derived_seed(arch_seed, name))
+                t0 = time.perf_counter()
                 value = PROXIES[name].fn(copy.deepcopy(net), inp, y)
+                _record(timings, name, t0, dev)
                 if math.isfinite(value):
                     out[i, k] = value
                 else:
