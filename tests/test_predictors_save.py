@@ -258,3 +258,16 @@ def test_save_refusals_and_atomic_write(small, tmp_path, monkeypatch):
     monkeypatch.undo()
     assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.nspm"]
     assert read_header(target)["target"] == "old"
+
+
+def test_other_library_versions_warn(small, tmp_path):
+    raw = small.read_bytes()
+    (n,) = struct.unpack("<Q", raw[len(MAGIC):len(MAGIC) + 8])
+    head = json.loads(raw[len(MAGIC) + 8:len(MAGIC) + 8 + n])
+    head["versions"]["scikit-learn"] = "0.1"
+    hb = json.dumps(head).encode()
+    p = tmp_path / "old.nspm"
+    p.write_bytes(MAGIC + struct.pack("<Q", len(hb)) + hb + raw[len(MAGIC) + 8 + n:])
+    with pytest.warns(UserWarning, match="saved with scikit-learn 0.1"):
+        model = load_predictor(p)
+    assert model.n_train_ == N_TRAIN
