@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import numbers
 import os
 import platform
 import struct
@@ -70,6 +71,15 @@ def _registry_name(predictor: Predictor) -> str | None:
     return None
 
 
+def _json_seed(seed):
+    """``random_state`` as a JSON value: an int (numpy ints too), None, else its repr."""
+    if seed is None:
+        return None
+    if isinstance(seed, numbers.Integral):
+        return int(seed)
+    return repr(seed)
+
+
 def _header(predictor: Predictor, metadata: Mapping[str, Any] | None) -> dict:
     space = predictor.space_
     head: dict[str, Any] = {
@@ -86,7 +96,7 @@ def _header(predictor: Predictor, metadata: Mapping[str, Any] | None) -> dict:
         "train_size": int(predictor.n_train_),
         "source": None,
         "supports_std": bool(predictor.supports_std),
-        "random_state": predictor.get_params(deep=False).get("random_state"),
+        "random_state": _json_seed(predictor.get_params(deep=False).get("random_state")),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
@@ -195,6 +205,7 @@ def _read(path: Path, want_payload: bool) -> tuple[dict, bytes | None]:
         try:
             head = json.loads(raw.decode("utf-8"))
             version = int(head["format_version"])
+            size, digest = int(head["payload_bytes"]), str(head["payload_sha256"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise ValueError(f"{path} has a damaged header; {fix}") from None
         if version > FORMAT_VERSION:
@@ -203,13 +214,12 @@ def _read(path: Path, want_payload: bool) -> tuple[dict, bytes | None]:
                              f"format {FORMAT_VERSION}: upgrade naspredict to load it")
         if not want_payload:
             return head, None
-        payload = f.read(int(head["payload_bytes"]) + 1)
-    if len(payload) != int(head["payload_bytes"]):
-        what = "truncated" if len(payload) < int(head["payload_bytes"]) else "longer than it should be"
-        raise ValueError(f"{path} is {what}: its model holds {len(payload):,} of "
-                         f"{int(head['payload_bytes']):,} bytes (an interrupted copy?); copy it "
-                         f"again or {fix}")
-    if hashlib.sha256(payload).hexdigest() != head["payload_sha256"]:
+        payload = f.read(size + 1)
+    if len(payload) != size:
+        what = "truncated" if len(payload) < size else "longer than it should be"
+        raise ValueError(f"{path} is {what}: its model holds {len(payload):,} of {size:,} bytes "
+                         f"(an interrupted copy?); copy it again or {fix}")
+    if hashlib.sha256(payload).hexdigest() != digest:
         raise ValueError(f"{path} is damaged: its model bytes do not match the checksum in its "
                          f"header; copy it again or {fix}")
     return head, payload
