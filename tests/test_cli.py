@@ -2,7 +2,25 @@ import pytest
 
 from naspredict.cli import main
 
-COMMANDS = ["spaces", "benchmarks", "show", "evaluate", "search", "runs", "export", "train", "profile"]
+import argparse
+
+from naspredict.cli import build_parser
+
+EXPECTED = {"spaces", "benchmarks", "show", "evaluate", "search", "runs", "export", "train", "profile",
+            "darts", "fit", "predict"}
+
+
+def _commands() -> list[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+COMMANDS = _commands()
+
+
+def test_the_documented_commands_exist():
+    assert EXPECTED <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
