@@ -1,13 +1,17 @@
 """Trial store (SQLite, stdlib, WAL): runs, their trials with states, and strategy state.
 
-Schema v2 (``PRAGMA user_version = 2``):
+Schema v3 (``PRAGMA user_version = 3``):
 
 - ``runs(run_id, name, space, config, created, strategy_state)``: ``strategy_state`` is the
   pickled :meth:`Strategy.state_dict` after the latest ask or tell;
 - ``trials(trial_id, run_id, number, arch, fidelity, state, metrics, curves, cost, info,
   error, parent, worker, started, finished, seq)``: ``number`` is the trial's id in its run,
   ``seq`` the order in which finished trials arrived (the order they were told);
-- ``intermediate(trial_id, step, metrics)``: per-epoch values reported by the evaluator.
+- ``intermediate(trial_id, step, metrics)``: per-epoch values reported by the evaluator;
+- ``locks(run_id, token, owner, pid, host, pid_start, started, heartbeat)``: the process
+  driving a run (see :meth:`ResultsStore.acquire`).  A row outlives a ``kill -9`` of its owner;
+  it is *stale* (and taken over with a warning) once its pid is dead on this host, or, for an
+  owner on another host, once its heartbeat is older than ``stale_after`` seconds.
 
 Only the driver (:func:`naspredict.search.loop.run`) writes.  A trial is inserted as
 ``running``, together with the strategy state that proposed it, in one transaction before
@@ -15,7 +19,7 @@ it is dispatched; its result and the strategy state after telling it are committ
 when it arrives.  So a run killed at any point (even with SIGKILL) loses no finished trial,
 and the stored state always matches the stored trials: a resume re-dispatches exactly the
 trials that never finished.  A ``runs.db`` of version 1 (an ``evaluations`` table) is
-migrated in place when opened.
+migrated in place when opened (v2 gains the ``locks`` table).
 
 ``arch`` is the space's canonical string; ``metrics``, ``curves`` and ``info`` are JSON.
 Strategy states are pickles: open only stores you trust.
@@ -24,9 +28,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
+import socket
 import sqlite3
+import stat
+import sys
+import threading
 import time
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -34,7 +45,14 @@ import pandas as pd
 
 from .trials import Fidelity, Result, Trial, TrialState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+#: seconds between a lock owner's heartbeats, and the age after which the lock of an owner on
+#: another host counts as stale (an owner on this host is checked by its pid instead)
+HEARTBEAT_SECONDS = 30.0
+STALE_AFTER_SECONDS = 300.0
+
+__all__ = ["ResultsStore", "RunLock", "RunLocked", "SCHEMA_VERSION"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,6 +89,16 @@ CREATE TABLE IF NOT EXISTS intermediate (
     metrics TEXT NOT NULL,
     PRIMARY KEY (trial_id, step)
 );
+CREATE TABLE IF NOT EXISTS locks (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
+    token TEXT NOT NULL,
+    owner TEXT,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid_start TEXT,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL
+);
 """
 
 _FINISHED = tuple(s.value for s in TrialState if s.finished)
@@ -97,6 +125,116 @@ def _curves_from_json(text: str | None) -> dict[str, list[float]]:
     return {k: [math.nan if v is None else v for v in c] for k, c in json.loads(text or "{}").items()}
 
 
+class RunLocked(ValueError):
+    """A run is being driven by another live process (see :meth:`ResultsStore.acquire`).
+
+    Attributes
+    ----------
+    owner : dict
+        The lock's row: ``owner`` (its command line), ``pid``, ``host``, ``started`` and
+        ``heartbeat`` (Unix times).
+    """
+
+    def __init__(self, message: str, owner: dict[str, Any]):
+        super().__init__(message)
+        self.owner = owner
+
+
+def _process_start(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux ``/proc``), or ``None``.  With
+    the pid it names one process: a pid reused after its owner died has another start."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except OSError:
+        return False
+    try:  # a zombie (killed, not yet reaped) holds its pid but drives nothing
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _owner_alive(row: dict[str, Any], stale_after: float, now: float | None = None) -> bool:
+    """Whether a lock's owner still drives its run: on this host, its pid is alive (and is the
+    same process: same start time where ``/proc`` tells); elsewhere, its heartbeat is newer
+    than ``stale_after`` seconds."""
+    if row["host"] == socket.gethostname():
+        if not _pid_alive(int(row["pid"])):
+            return False
+        start = _process_start(int(row["pid"]))
+        return row["pid_start"] is None or start is None or start == row["pid_start"]
+    return (time.time() if now is None else now) - float(row["heartbeat"]) < stale_after
+
+
+def _describe_owner(row: dict[str, Any]) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["started"]))
+    return f"pid {row['pid']} on {row['host']} (since {since}: {row['owner'] or 'unknown command'})"
+
+
+class RunLock:
+    """The ownership of one run, from :meth:`ResultsStore.acquire`: a context manager whose
+    exit (or :meth:`release`) deletes the lock row.  While held, a daemon thread refreshes
+    the row's heartbeat every ``heartbeat`` seconds through its own SQLite connection."""
+
+    def __init__(self, path: Path, run_id: int, name: str, token: str, heartbeat: float | None):
+        self.path, self.run_id, self.name, self.token = path, run_id, name, token
+        self._stop = threading.Event()
+        self._thread = None
+        if heartbeat is not None:
+            self._thread = threading.Thread(target=self._beat, args=(float(heartbeat),), daemon=True,
+                                            name=f"naspredict-lock-{run_id}")
+            self._thread.start()
+
+    def _beat(self, every: float) -> None:
+        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
+            while not self._stop.wait(every):
+                try:
+                    conn.execute("UPDATE locks SET heartbeat = ? WHERE run_id = ? AND token = ?",
+                                 (time.time(), self.run_id, self.token))
+                except sqlite3.Error:  # a busy or closed store: try again at the next beat
+                    pass
+        finally:
+            conn.close()
+
+    @property
+    def held(self) -> bool:
+        """False once released."""
+        return not self._stop.is_set()
+
+    def release(self) -> None:
+        """Stop the heartbeat and delete the lock row (only this lock's: a lock taken over as
+        stale by another driver is left alone).  Idempotent."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
+            conn.execute("DELETE FROM locks WHERE run_id = ? AND token = ?", (self.run_id, self.token))
+        finally:
+            conn.close()
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class ResultsStore:
     """A SQLite file of runs, their trials and the strategies' saved state.
 
@@ -110,16 +248,46 @@ class ResultsStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit survives a crash or kill -9 of the process (only a power cut
-        # can lose the last commits); FULL's extra disk sync per commit cost ~8 ms per trial
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        if self.path.is_dir():
+            raise ValueError(f"results store {self.path} is a folder, not a file; pass a file path "
+                             f"such as {self.path / 'runs.db'}")
+        existed = self.path.exists()
+        if existed and _read_only(self.path):
+            raise ValueError(f"results store {self.path} is read-only; make it writable "
+                             f"(chmod u+w {self.path}) or copy it and pass the copy")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ValueError(f"cannot create results store {self.path}: a parent of it is a file; "
+                             f"pass a path in a folder") from None
+        self._conn = None
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit survives a crash or kill -9 of the process (only a power cut
+            # can lose the last commits); FULL's extra disk sync per commit cost ~8 ms per trial
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, ValueError) as err:
+            if self._conn is not None:
+                self._conn.close()
+            if not existed:  # leave nothing behind
+                for p in (self.path, self.path.with_name(self.path.name + "-wal"),
+                          self.path.with_name(self.path.name + "-shm")):
+                    p.unlink(missing_ok=True)
+            if isinstance(err, ValueError):
+                raise
+            if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
+                raise ValueError(f"{self.path} is not a results store (not an SQLite database); pass "
+                                 f"another --store path, or move that file away") from None
+            raise ValueError(f"cannot open results store {self.path}: {err}; check that its folder "
+                             f"exists and is writable, or pass another --store path") from None
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> "ResultsStore":
         return self
@@ -138,6 +306,10 @@ class ResultsStore:
                              f"this one reads {SCHEMA_VERSION}); upgrade naspredict")
         if version == SCHEMA_VERSION:
             return
+        tables = self._tables()
+        if version == 0 and tables and not tables & {"runs", "evaluations"}:
+            raise ValueError(f"{self.path} is an SQLite database but not a results store (it holds "
+                             f"{', '.join(sorted(tables)[:4])}); pass another --store path")
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             tables = self._tables()
@@ -189,11 +361,18 @@ class ResultsStore:
 
     def runs(self) -> pd.DataFrame:
         """One row per run: name, space, strategy, benchmark, evaluations (finished trials),
-        per-state counts (complete, pruned, failed, running) and created."""
+        per-state counts (complete, pruned, failed, running), created, and owner (``pid
+        PID@HOST`` of the process driving it, ``stale: ...`` for a lock whose owner is gone,
+        empty when none)."""
         counts: dict[int, dict[str, int]] = {}
         for run_id, state, n in self._conn.execute(
                 "SELECT run_id, state, COUNT(*) FROM trials GROUP BY run_id, state"):
             counts.setdefault(run_id, {})[state] = n
+        owners = {}
+        for run_id, pid, host in self._conn.execute("SELECT run_id, pid, host FROM locks"):
+            row = self._lock_row(run_id)
+            owners[run_id] = (f"pid {pid}@{host}" if _owner_alive(row, STALE_AFTER_SECONDS)
+                              else f"stale: pid {pid}@{host}")
         out = []
         for run_id, name, space, config, created in self._conn.execute(
                 "SELECT run_id, name, space, config, created FROM runs ORDER BY run_id"):
@@ -205,9 +384,103 @@ class ResultsStore:
                         "complete": c.get("complete", 0), "pruned": c.get("pruned", 0),
                         "failed": c.get("failed", 0),
                         "running": c.get("running", 0) + c.get("waiting", 0),
-                        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))})
+                        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)),
+                        "owner": owners.get(run_id, "")})
         return pd.DataFrame(out, columns=["run_id", "name", "space", "strategy", "benchmark", "evaluations",
-                                          "complete", "pruned", "failed", "running", "created"])
+                                          "complete", "pruned", "failed", "running", "created", "owner"])
+
+    def delete_run(self, run: int | str) -> int:
+        """Delete a run with its trials, their per-epoch values, its strategy state and lock;
+        returns how many trials went.
+
+        Raises
+        ------
+        RunLocked
+            when a live process drives the run (a stale lock does not block).
+        ValueError
+            when there is no such run.
+        """
+        run_id = self._run_id(run)
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            row = self._lock_row(run_id)
+            if row is not None and _owner_alive(row, STALE_AFTER_SECONDS):
+                raise RunLocked(f"run {self._name(run_id)!r} in {self.path} is being driven by "
+                                f"{_describe_owner(row)}; stop it first (kill {row['pid']}) or wait "
+                                f"for it to finish", row)
+            n = self._conn.execute("SELECT COUNT(*) FROM trials WHERE run_id = ?", (run_id,)).fetchone()[0]
+            self._conn.execute("DELETE FROM intermediate WHERE trial_id IN "
+                               "(SELECT trial_id FROM trials WHERE run_id = ?)", (run_id,))
+            self._conn.execute("DELETE FROM trials WHERE run_id = ?", (run_id,))
+            self._conn.execute("DELETE FROM locks WHERE run_id = ?", (run_id,))
+            self._conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+        return int(n)
+
+    # -- ownership -------------------------------------------------------------------------------
+    def acquire(self, run: int | str, owner: str | None = None, *, stale_after: float = STALE_AFTER_SECONDS,
+                heartbeat: float | None = HEARTBEAT_SECONDS) -> RunLock:
+        """Become the one driver of a run until the returned :class:`RunLock` is released
+        (use it as a context manager).
+
+        The lock is a row of the store's ``locks`` table: this process's pid, host name, start
+        time and a heartbeat refreshed every ``heartbeat`` seconds (``None``: never).  A lock
+        whose owner is gone (its pid dead on this host, or no heartbeat for ``stale_after``
+        seconds from another host) is taken over with a warning; taking a lock and checking
+        the old one happen in one transaction, so two processes never both succeed.
+
+        Parameters
+        ----------
+        run : run id or name.
+        owner : a description stored with the lock (default: this process's command line).
+        stale_after : seconds without a heartbeat after which another host's lock is stale.
+        heartbeat : seconds between heartbeats.
+
+        Raises
+        ------
+        RunLocked
+            (a ``ValueError``) when a live owner holds the run, naming its pid and host.
+        """
+        run_id = self._run_id(run)
+        name = self._name(run_id)
+        if owner is None:
+            owner = " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
+        token = uuid.uuid4().hex
+        pid, host, now = os.getpid(), socket.gethostname(), time.time()
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            row = self._lock_row(run_id)
+            if row is not None:
+                if _owner_alive(row, stale_after, now):
+                    raise RunLocked(f"run {name!r} in {self.path} is being driven by {_describe_owner(row)}; "
+                                    f"wait for it to finish, stop it (kill {row['pid']} on {row['host']}), "
+                                    f"or start a new run with --run NEW", row)
+                warnings.warn(f"run {name!r}: taking over the stale lock of {_describe_owner(row)}, which "
+                              f"is no longer running", stacklevel=2)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO locks(run_id, token, owner, pid, host, pid_start, started, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, token, owner[:500], pid, host, _process_start(pid), now, now))
+        return RunLock(self.path, run_id, name, token, heartbeat)
+
+    def lock_owner(self, run: int | str, *, stale_after: float = STALE_AFTER_SECONDS) -> dict[str, Any] | None:
+        """The lock of a run: ``owner, pid, host, started, heartbeat`` and ``alive`` (False:
+        stale, the next :meth:`acquire` takes it over), or ``None`` when no lock is held."""
+        row = self._lock_row(self._run_id(run))
+        if row is None:
+            return None
+        return {**{k: row[k] for k in ("owner", "pid", "host", "started", "heartbeat")},
+                "alive": _owner_alive(row, stale_after)}
+
+    def _lock_row(self, run_id: int) -> dict[str, Any] | None:
+        cols = ("token", "owner", "pid", "host", "pid_start", "started", "heartbeat")
+        row = self._conn.execute(f"SELECT {', '.join(cols)} FROM locks WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else dict(zip(cols, row))
+
+    def _name(self, run_id: int) -> str:
+        row = self._conn.execute("SELECT name FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise ValueError(f"no run with id {run_id} in {self.path}")
+        return row[0]
 
     def strategy_state(self, run: int | str) -> Any | None:
         """The run's saved strategy state (unpickled), or ``None`` when none was saved."""
@@ -356,6 +629,12 @@ class ResultsStore:
         if info is None:
             raise ValueError(f"no run named {run!r} in {self.path}; see `naspredict runs --store {self.path}`")
         return int(info["run_id"])
+
+
+def _read_only(path: Path) -> bool:
+    """No write access, or no write permission bit at all (which even root honours here: a
+    file marked read-only is meant to stay unchanged)."""
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _steps(curves: dict[str, list[float]]) -> list[tuple[int, dict[str, float]]]:

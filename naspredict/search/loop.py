@@ -20,6 +20,7 @@ store, so a resume dispatches them again.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import asdict, dataclass
@@ -168,66 +169,38 @@ class _Run:
         self.bar.set_postfix_str(f"{text} {best}".strip())
 
 
-def _open(strategy, store, run_name, resume, cfg) -> tuple[int | None, list[Trial], list[Trial]]:
-    """Create or reopen the run; returns ``(run_id, finished trials, unfinished trials)``."""
+def _open(strategy, store, run_name, resume, cfg) -> int | None:
+    """Create or find the run; returns its id (``None`` without a store)."""
     if store is None:
         if resume:
             raise ValueError("resume=True needs a store to resume from")
-        return None, [], []
+        return None
     info = store.get_run(run_name)
     if info is not None and not resume:
         raise ValueError(f"run {run_name!r} already exists in {store.path}; resume it or pick a new name")
     if info is None:
-        return store.create_run(run_name, strategy.space.name, cfg), [], []
+        return store.create_run(run_name, strategy.space.name, cfg)
     if info["space"] != strategy.space.name:
         raise ValueError(f"run {run_name!r} is in space {info['space']}, not {strategy.space.name}")
     _check_resumable(run_name, info["config"], strategy)
+    return info["run_id"]
+
+
+def _read(store, run_id, run_name, cfg) -> tuple[list[Trial], list[Trial]]:
+    """The run's ``(finished, unfinished)`` trials, read once its lock is held (so a driver that
+    just finished cannot have changed them since); stores a changed budget."""
+    if store is None:
+        return [], []
+    info = store.get_run(run_name)
     if info["config"].get("budget") != cfg.get("budget"):
-        store.update_config(info["run_id"], {**info["config"], "budget": cfg.get("budget")})
-    run_id = info["run_id"]
-    return run_id, store.trials(run_id, finished=True), store.trials(run_id, finished=False)
+        store.update_config(run_id, {**info["config"], "budget": cfg.get("budget")})
+    return store.trials(run_id, finished=True), store.trials(run_id, finished=False)
 
 
-def run(strategy: Strategy, evaluator, budget: "Budget | int", *, executor: Executor | None = None,
-        store=None, run_name: str | None = None, resume: bool = False, pruner=None,
-        callbacks: Sequence[Callable[[Trial], None]] = (), config: dict | None = None,
-        progress: bool = True, after_tell: Callable[[Strategy], None] | None = None,
-        stop_when: Callable[[Strategy], bool] | None = None) -> SearchTrace:
-    """Run ``strategy`` against ``evaluator`` until ``budget`` is spent.
-
-    Parameters
-    ----------
-    strategy : any :class:`~naspredict.search.base.Strategy`.
-    evaluator : anything with ``evaluate(arch, fidelity, report=None) -> Result``.
-    budget : a number of evaluations or a :class:`Budget`.
-    executor : where trials run (default :class:`~naspredict.executors.SerialExecutor`, in
-        this process).  The loop starts it with the evaluator; an executor the loop made is
-        shut down at the end, one passed in is left running (cancelled trials aside).
-    store : a :class:`~naspredict.store.ResultsStore`; every trial is recorded before it is
-        dispatched and its result as it arrives.
-    run_name : the run's name in the store (default ``<strategy>-<seed>``).
-    resume : continue the stored run ``run_name`` (see the module docstring).
-    pruner : a :class:`~naspredict.search.pruners.Pruner`; its reporter runs next to each
-        evaluation and may stop it (the trial ends ``pruned`` with its partial curves).
-    callbacks : called with each finished trial, in arrival order.
-    config : extra run settings to store (e.g. the benchmark's name).
-    progress : show a progress bar (running / done / failed / pruned counts, best so far).
-    after_tell, stop_when : called with the strategy after each arrival; ``stop_when``
-        returning True stops new trials (the running ones are awaited).
-
-    Returns
-    -------
-    SearchTrace of every finished trial in arrival order (resumed ones included).
-    """
-    budget = Budget.coerce(budget)
-    ev_space = getattr(evaluator, "space", None)
-    if ev_space is not None and getattr(ev_space, "name", None) != strategy.space.name:
-        raise ValueError(f"the evaluator's space is {ev_space.name}, the strategy's {strategy.space.name}")
-    own_executor = executor is None
-    executor = SerialExecutor() if executor is None else executor
-    run_name = run_name or f"{type(strategy).__name__.lower()}-{strategy.seed}"
-    cfg = _config(strategy, budget, config)
-    run_id, finished, unfinished = _open(strategy, store, run_name, resume, cfg)
+def _drive(strategy, evaluator, executor, own_executor, budget, store, run_id, run_name, pruner,
+           callbacks, after_tell, stop_when, progress, cfg) -> None:
+    """The body of :func:`run`, once the run is open (and locked)."""
+    finished, unfinished = _read(store, run_id, run_name, cfg)
 
     redispatch: list[Trial] = []
     if finished or unfinished:
@@ -282,4 +255,53 @@ def run(strategy: Strategy, evaluator, budget: "Budget | int", *, executor: Exec
         bar.close()
         if own_executor:
             executor.shutdown()
+
+
+def run(strategy: Strategy, evaluator, budget: "Budget | int", *, executor: Executor | None = None,
+        store=None, run_name: str | None = None, resume: bool = False, pruner=None,
+        callbacks: Sequence[Callable[[Trial], None]] = (), config: dict | None = None,
+        progress: bool = True, after_tell: Callable[[Strategy], None] | None = None,
+        stop_when: Callable[[Strategy], bool] | None = None) -> SearchTrace:
+    """Run ``strategy`` against ``evaluator`` until ``budget`` is spent.
+
+    Parameters
+    ----------
+    strategy : any :class:`~naspredict.search.base.Strategy`.
+    evaluator : anything with ``evaluate(arch, fidelity, report=None) -> Result``.
+    budget : a number of evaluations or a :class:`Budget`.
+    executor : where trials run (default :class:`~naspredict.executors.SerialExecutor`, in
+        this process).  The loop starts it with the evaluator; an executor the loop made is
+        shut down at the end, one passed in is left running (cancelled trials aside).
+    store : a :class:`~naspredict.store.ResultsStore`; every trial is recorded before it is
+        dispatched and its result as it arrives.  The call holds the run's lock
+        (:meth:`~naspredict.store.ResultsStore.acquire`) from before it reads the run until it
+        returns or raises (``KeyboardInterrupt`` included), so a second driver of the same run
+        gets :class:`~naspredict.store.RunLocked` instead of duplicating its evaluations.
+    run_name : the run's name in the store (default ``<strategy>-<seed>``).
+    resume : continue the stored run ``run_name`` (see the module docstring).
+    pruner : a :class:`~naspredict.search.pruners.Pruner`; its reporter runs next to each
+        evaluation and may stop it (the trial ends ``pruned`` with its partial curves).
+    callbacks : called with each finished trial, in arrival order.
+    config : extra run settings to store (e.g. the benchmark's name).
+    progress : show a progress bar (running / done / failed / pruned counts, best so far).
+    after_tell, stop_when : called with the strategy after each arrival; ``stop_when``
+        returning True stops new trials (the running ones are awaited).
+
+    Returns
+    -------
+    SearchTrace of every finished trial in arrival order (resumed ones included).
+    """
+    budget = Budget.coerce(budget)
+    ev_space = getattr(evaluator, "space", None)
+    if ev_space is not None and getattr(ev_space, "name", None) != strategy.space.name:
+        raise ValueError(f"the evaluator's space is {ev_space.name}, the strategy's {strategy.space.name}")
+    own_executor = executor is None
+    executor = SerialExecutor() if executor is None else executor
+    run_name = run_name or f"{type(strategy).__name__.lower()}-{strategy.seed}"
+    cfg = _config(strategy, budget, config)
+    run_id = _open(strategy, store, run_name, resume, cfg)
+    lock = store.acquire(run_id) if store is not None else contextlib.nullcontext()
+    with lock:
+        _drive(strategy, evaluator, executor, own_executor, budget, store, run_id, run_name, pruner,
+               callbacks, after_tell, stop_when, progress, cfg)
     return SearchTrace.from_strategy(strategy)
