@@ -1,17 +1,22 @@
 """One-shot ranking: how well a uniformly trained supernet ranks the 100 cells of the curve set.
 
     python benchmarks/oneshot_ranking.py --tag e12 [--supernet-epochs 12] [--bn-batches 4]
-        [--supernet-seeds 0 1] [--supernet-channels 8] [--bn-batch-size 128]
+        [--supernet-seeds 0 1] [--supernet-channels 8] [--sampler uniform|fair]
+        [--bn-mode recalibrate|batch] [--lr 0.1]
 
 A supernet over NB201 (:class:`naspredict.oneshot.Supernet`) is trained with uniform
-single-path sampling (SPOS, Guo et al., ECCV 2020) on the data setting of the committed curve
+single-path sampling (SPOS, Guo et al., ECCV 2020) or FairNAS's strictly fair sampling
+(``--sampler fair``, Chu et al., ICCV 2021: 5 paths per step covering every op of every edge
+once, gradients summed, one update) on the data setting of the committed curve
 set (``benchmarks/train_curves.py``'s ``small_fidelity_args``: Fashion-MNIST, 5 % of the
 training split = 2,850 images at 16x16, 3,000 validation images, batch 128, NB201's SGD +
 cosine; the supernet at C=8, N=1 unless ``--supernet-channels`` says otherwise).  The 100
 cells of ``results/training_curves_fmnist.csv`` are scored by the
 :class:`~naspredict.evaluators.oneshot.OneShotEvaluator` (BN statistics recomputed per cell on
-``--bn-batches`` training batches) and the Kendall tau of the one-shot validation accuracy is
-computed against their stand-alone ``val_accuracy`` and ``test_accuracy`` (12 epochs each,
+``--bn-batches`` training batches, or ``--bn-mode batch``: each validation batch normalised by
+its own statistics) and the Kendall tau of the one-shot validation accuracy -- and of the
+negated one-shot validation loss, which is continuous where accuracy on 3,000 images ties --
+is computed against their stand-alone ``val_accuracy`` and ``test_accuracy`` (12 epochs each,
 same data) and against NAS-Bench-201's CIFAR-10 ``baseline_accuracy``.  With several
 ``--supernet-seeds`` the one-shot scores of the supernets are averaged per cell.
 
@@ -46,12 +51,13 @@ GOAL = 0.5
 def _evaluator(args, seed: int, epochs: int, channels: int):
     from naspredict.evaluators.oneshot import OneShotEvaluator
     from naspredict.training import TrainConfig
-    path = CACHE / f"nb201-fmnist-C{channels}N{args.cells}-r{args.resolution}-d{args.data_fraction}-e{epochs}-s{seed}.pt"
+    extra = ("" if args.sampler == "uniform" else f"-{args.sampler}") + ("" if args.lr == 0.1 else f"-lr{args.lr:g}")
+    path = CACHE / f"nb201-fmnist-C{channels}N{args.cells}-r{args.resolution}-d{args.data_fraction}-e{epochs}-s{seed}{extra}.pt"
     kw = dict(epochs=epochs, channels=channels, cells=args.cells, data_fraction=args.data_fraction,
               resolution=args.resolution, val_fraction=args.val_fraction, seed=seed, data_seed=args.seed,
-              device="cpu",
+              device="cpu", sampler=args.sampler, bn_mode=args.bn_mode,
               bn_batches=args.bn_batches, batch_size=args.batch_size, test=args.score_test, params=False,
-              config=TrainConfig(epochs=epochs, batch_size=args.batch_size), progress=True)
+              config=TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr), progress=True)
     if path.is_file():
         ev = OneShotEvaluator("nb201", "fashion-mnist", supernet=path, **kw)
         ev.prepare()
@@ -70,6 +76,9 @@ def main(argv=None) -> int:
     p.add_argument("--supernet-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--supernet-channels", type=int, default=None, help="default: --channels (8)")
     p.add_argument("--bn-batches", type=int, default=4)
+    p.add_argument("--sampler", choices=["uniform", "fair"], default="uniform")
+    p.add_argument("--bn-mode", choices=["recalibrate", "batch"], default="recalibrate")
+    p.add_argument("--lr", type=float, default=0.1, help="the supernet's initial SGD learning rate")
     p.add_argument("--score-test", action="store_true",
                    help="also score the 10,000 test images (about 3x the scoring time)")
     p.add_argument("--csv", default=str(CSV))
@@ -90,7 +99,7 @@ def main(argv=None) -> int:
     stand_test = logged.values("test_accuracy")
     nb201 = np.array([table.query(a, "baseline_accuracy") for a in archs])
 
-    per_seed_val, per_seed_test, train_s, score_s, reused = [], [], [], [], []
+    per_seed_val, per_seed_loss, per_seed_test, train_s, score_s, reused = [], [], [], [], [], []
     for seed in args.supernet_seeds:
         t0 = time.perf_counter()
         ev, seconds, was_cached = _evaluator(args, seed, args.supernet_epochs, channels)
@@ -107,9 +116,11 @@ def main(argv=None) -> int:
         if bad:
             raise RuntimeError(f"{len(bad)} one-shot evaluations failed, first: {bad[0]}")
         per_seed_val.append([r.metrics["val_accuracy"] for r in results])
+        per_seed_loss.append([r.metrics["val_loss"] for r in results])
         per_seed_test.append([r.metrics.get("test_accuracy", np.nan) for r in results])
         score_s.append(float(np.mean([r.cost for r in results])))
     val = np.mean(per_seed_val, axis=0)
+    loss = np.mean(per_seed_loss, axis=0)
     test = np.mean(per_seed_test, axis=0)
     live = stand_val > 10.5  # the one cell with no input-output path scores exactly 10 % stand-alone
 
@@ -118,27 +129,33 @@ def main(argv=None) -> int:
         return float(stats.kendalltau(a[m], b[m]).statistic) if m.sum() > 2 else float("nan")
 
     row = {"tag": args.tag, "supernet_epochs": args.supernet_epochs, "supernet_channels": channels,
-           "cells": args.cells, "bn_batches": args.bn_batches, "seeds": " ".join(map(str, args.supernet_seeds)),
+           "cells": args.cells, "sampler": args.sampler, "lr": args.lr, "bn_mode": args.bn_mode,
+           "bn_batches": args.bn_batches if args.bn_mode == "recalibrate" else 0, "seeds": " ".join(map(str, args.supernet_seeds)),
            "tau_val_vs_standalone_val": tau(val, stand_val), "tau_val_vs_standalone_test": tau(val, stand_test),
            "tau_test_vs_standalone_test": tau(test, stand_test), "tau_val_vs_nb201": tau(val, nb201),
            "tau_val_vs_standalone_val_live": tau(val, stand_val, live),
+           "tau_loss_vs_standalone_val": tau(-loss, stand_val), "tau_loss_vs_standalone_test": tau(-loss, stand_test),
+           "tau_loss_vs_nb201": tau(-loss, nb201),
            "spearman_val_vs_standalone_val": float(stats.spearmanr(val, stand_val).statistic),
            "oneshot_val_median": float(np.median(val)), "oneshot_val_max": float(np.max(val)),
            "train_seconds": float(np.sum(train_s)), "seconds_per_arch": float(np.mean(score_s)),
            "reused_supernet": all(reused), "note": args.note}
     if len(args.supernet_seeds) > 1:
         row["tau_between_seeds"] = tau(np.array(per_seed_val[0]), np.array(per_seed_val[1]))
+        row["tau_loss_between_seeds"] = tau(np.array(per_seed_loss[0]), np.array(per_seed_loss[1]))
     RESULTS.mkdir(parents=True, exist_ok=True)
     runs = pd.read_csv(RUNS) if RUNS.exists() else pd.DataFrame()
     if len(runs):
         runs = runs[runs["tag"] != args.tag]
     runs = pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
+    # rows run before these options existed ran with their defaults
+    runs = runs.fillna({"sampler": "uniform", "lr": 0.1, "bn_mode": "recalibrate"})
     runs.to_csv(RUNS, index=False)
     scores = pd.read_csv(SCORES) if SCORES.exists() else pd.DataFrame()
     if len(scores):
         scores = scores[scores["tag"] != args.tag]
     new = pd.DataFrame({"tag": args.tag, "arch": [logged.space.to_str(a) for a in archs],
-                        "oneshot_val_accuracy": val, "oneshot_test_accuracy": test,
+                        "oneshot_val_accuracy": val, "oneshot_val_loss": loss, "oneshot_test_accuracy": test,
                         "standalone_val_accuracy": stand_val, "standalone_test_accuracy": stand_test,
                         "nb201_cifar10_baseline_accuracy": nb201})
     pd.concat([scores, new], ignore_index=True).to_csv(SCORES, index=False)
@@ -149,14 +166,18 @@ def main(argv=None) -> int:
 
 def write_report(runs, args) -> None:
     import numpy as np
-    cols = [("tag", "setting"), ("supernet_epochs", "supernet epochs"), ("supernet_channels", "C"),
-            ("bn_batches", "BN batches"), ("seeds", "supernet seeds"),
+    cols = [("tag", "setting"), ("sampler", "sampler"), ("supernet_epochs", "supernet epochs"),
+            ("supernet_channels", "C"), ("lr", "lr"), ("bn_batches", "BN batches (0: batch stats)"),
+            ("seeds", "supernet seeds"),
             ("tau_val_vs_standalone_val", "tau vs stand-alone val"),
+            ("tau_loss_vs_standalone_val", "tau, -loss vs stand-alone val"),
             ("tau_val_vs_standalone_test", "tau vs stand-alone test"),
             ("tau_val_vs_standalone_val_live", "tau vs stand-alone val, 99 live cells"),
             ("tau_test_vs_standalone_test", "tau, one-shot test vs stand-alone test"),
             ("tau_val_vs_nb201", "tau vs NB201 CIFAR-10"),
+            ("tau_loss_vs_nb201", "tau, -loss vs NB201 CIFAR-10"),
             ("tau_between_seeds", "tau between 2 supernet seeds"),
+            ("tau_loss_between_seeds", "tau between seeds, -loss"),
             ("oneshot_val_median", "one-shot val median %"),
             ("train_seconds", "supernet training s"), ("seconds_per_arch", "s per arch")]
     lines = ["# One-shot ranking: a uniformly trained supernet vs stand-alone training", "",
@@ -175,13 +196,13 @@ def write_report(runs, args) -> None:
              "`baseline_accuracy`. Training seconds are the supernet epochs' wall time on one thread of a shared 2-core "
              "CPU (summed over seeds); seconds per arch are recalibration plus validation and test scoring.", "",
              f"Goal: tau >= {GOAL} against stand-alone.", "",
-             "| " + " | ".join(h for _, h in cols) + " |", "|" + "|".join("---" if i < 5 else "---:" for i in range(len(cols))) + "|"]
+             "| " + " | ".join(h for _, h in cols) + " |", "|" + "|".join("---" if i < 7 else "---:" for i in range(len(cols))) + "|"]
     for _, r in runs.iterrows():
         cells = []
         for k, _ in cols:
             v = r.get(k, np.nan)
             if isinstance(v, float):
-                cells.append("" if not np.isfinite(v) else (f"{v:.3f}" if k.startswith("tau") else f"{v:.1f}" if k != "seconds_per_arch" else f"{v:.2f}"))
+                cells.append("" if not np.isfinite(v) else (f"{v:.3f}" if k.startswith("tau") else f"{v:g}" if k == "lr" else f"{v:.2f}" if k == "seconds_per_arch" else f"{v:.1f}"))
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")

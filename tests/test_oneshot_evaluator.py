@@ -135,3 +135,137 @@ def test_errors(trained, tmp_path):
     bad = OneShotEvaluator("nb201", "digits", epochs=1, config=TrainConfig(lr=50.0, max_loss=3.0), **TINY)
     r = bad.evaluate(_archs(1)[0])
     assert r.state is TrialState.FAILED and "supernet training failed" in r.error
+
+
+# -- FairNAS strict fairness (Chu et al., ICCV 2021) -------------------------------------------
+
+def test_fair_sampler_uses_every_op_of_every_edge_once_per_step():
+    sampler = spos.fair_sampler(SPACE)
+    rng = np.random.default_rng(5)
+    for step in range(20):
+        paths = sampler(step, rng)
+        assert isinstance(paths, list) and len(paths) == len(SPACE.choices()[0]) == 5
+        for e, choice in enumerate(SPACE.choices()):
+            assert sorted(a.ops[e] for a in paths) == sorted(choice.options), (step, e)
+    # the same generator state draws the same paths; another seed others
+    again = [spos.fair_sampler(SPACE)(0, np.random.default_rng(s)) for s in (7, 7, 8)]
+    assert again[0] == again[1] and again[0] != again[2]
+    # darts: choices of fewer options than m (20) are used floor/ceil(m / k) times each
+    darts = get_space("darts")
+    paths = spos.fair_sampler(darts)(0, np.random.default_rng(0))
+    index = np.array([darts.to_choices(a) for a in paths])
+    assert index.shape == (20, len(darts.choices()))
+    for i, choice in enumerate(darts.choices()):
+        counts = np.bincount(index[:, i], minlength=len(choice))
+        assert counts.min() == 20 // len(choice) and counts.max() == -(-20 // len(choice)), (i, counts)
+    assert len(spos.fair_sampler(darts, paths=7)(0, np.random.default_rng(0))) == 7
+    with pytest.raises(ValueError, match="choices schema"):
+        spos.fair_sampler(SimpleNamespace(name="x", has_choices=False))
+    with pytest.raises(ValueError, match="sampler must be"):
+        spos.make_sampler("fairest", SPACE)
+
+
+def _tiny_trainer(digits, seed=0, epochs=1):
+    from naspredict.training import TrainConfig
+    spec = spos.SupernetSpec("nb201", channels=4, cells=1, n_classes=10, input_shape=(1, 8, 8), seed=seed)
+    net = spos.build_supernet(spec)
+    return spos.SupernetTrainer(net, digits, TrainConfig(epochs=epochs, batch_size=64), seed=seed)
+
+
+def test_fair_step_sums_the_gradients_of_all_its_paths(digits, monkeypatch):
+    import copy
+    import torch.nn.functional as F
+    trainer = _tiny_trainer(digits)
+    net = trainer.supernet
+    start = copy.deepcopy(net)
+    seen = {}
+    fair = spos.fair_sampler(SPACE)
+
+    def sampler(step, rng):
+        seen.setdefault("paths", fair(step, rng))
+        return seen["paths"] if step == 0 else fair(step, rng)
+
+    def record(module, args):  # returns None: a pre-hook's return value would replace the input
+        seen.setdefault("x", args[0].detach().clone())
+
+    hook = net.register_forward_pre_hook(record)
+    calls: dict = {}
+    op_hooks = [op.register_forward_hook(lambda m, a, out, key=(k, o): calls.__setitem__(key, calls.get(key, 0) + 1)
+                                         if "grads" not in seen else None)
+                for k, (_, mixed) in enumerate(net.mixed_ops()) for o, op in enumerate(mixed.ops)]
+    cross_entropy = F.cross_entropy
+
+    def loss(logits, y, **kw):  # records the first step's labels
+        seen.setdefault("y", y.clone())
+        return cross_entropy(logits, y, **kw)
+
+    monkeypatch.setattr(spos.F, "cross_entropy", loss)
+    step = trainer.optimizer.step
+
+    def capture(*a, **k):
+        if "grads" not in seen:
+            seen["grads"] = {n: p.grad.detach().clone() for n, p in net.named_parameters() if p.grad is not None}
+        return step(*a, **k)
+
+    trainer.optimizer.step = capture
+    trainer.epoch(sampler)
+    hook.remove()
+    for h in op_hooks:
+        h.remove()
+    # the first step's 5 paths ran every op of every edge exactly once
+    assert calls == {(k, o): 1 for k, (_, mixed) in enumerate(net.mixed_ops()) for o in range(len(mixed.ops))}
+    assert trainer.history.paths == 5 * trainer.history.steps and trainer.history.steps > 0
+    # the reference: each path's gradient on the same batch from the same starting weights, summed
+    monkeypatch.undo()
+    y = seen["y"]
+    start.train()
+    total: dict = {}
+    covered = set()
+    for arch in seen["paths"]:
+        start.zero_grad(set_to_none=True)
+        F.cross_entropy(start(seen["x"], arch=arch), y).backward()
+        one = {n: p.grad.clone() for n, p in start.named_parameters() if p.grad is not None}
+        covered |= {n for n, g in one.items() if torch.count_nonzero(g)}
+        for n, g in one.items():
+            total[n] = total.get(n, 0) + g
+    assert set(total) == set(seen["grads"])
+    for n, g in total.items():
+        assert torch.allclose(g, seen["grads"][n], atol=1e-5, rtol=1e-4), n
+    # a single path (the last) trains fewer of the edges' convs than the sum of the 5 does
+    one_path = {n for n, p in start.named_parameters() if p.grad is not None and torch.count_nonzero(p.grad)}
+    assert {n for n in one_path if "cells" in n} < {n for n in covered if "cells" in n}
+
+
+def test_fair_training_is_seeded_and_reaches_the_evaluator(digits):
+    states = []
+    for seed in (0, 0, 1):
+        trainer = _tiny_trainer(digits, seed=seed)
+        trainer.epoch("fair")
+        states.append({k: v.clone() for k, v in trainer.supernet.state_dict().items()})
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
+    archs = _archs(3, seed=4)
+    fair = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, sampler="fair", seed=0,
+                                                              **TINY), archs)]
+    uniform = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, seed=0, **TINY), archs)]
+    assert fair != uniform
+    with pytest.raises(ValueError, match="sampler"):
+        OneShotEvaluator("nb201", "digits", sampler="fairest")
+
+
+def test_bn_batch_statistics_at_scoring(trained):
+    arch = _archs(1, seed=6)[0]
+    net = trained.supernet
+    task = trained._task_on("cpu")
+    recal = spos.score(net, arch, task, "val", 2)
+    kept = [m.running_mean.clone() for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    batch = spos.score(net, arch, task, "val", bn_mode="batch")
+    assert batch != recal and all(np.isfinite(batch))
+    after = [m.running_mean for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(torch.equal(a, b) for a, b in zip(kept, after))  # the running statistics are untouched
+    ev = pickle.loads(pickle.dumps(trained))
+    ev.bn_mode = "batch"
+    r = ev.evaluate(arch)
+    assert r.metrics["val_accuracy"] == pytest.approx(batch[0]) and r.info["bn_mode"] == "batch"
+    with pytest.raises(ValueError, match="bn_mode"):
+        spos.score(net, arch, task, "val", bn_mode="train")

@@ -6,8 +6,11 @@ seconds instead of a training run: the arch's path through a weight-sharing
 after its batch-norm statistics are recomputed on a few training batches
 (:func:`naspredict.oneshot.spos.score`; Guo et al., ECCV 2020).  The supernet is
 
-* trained here with uniform single-path sampling (:func:`~naspredict.oneshot.spos.train_supernet`,
-  Bender et al., ICML 2018; Guo et al., 2020), lazily on the first evaluation, once per process;
+* trained here (:func:`~naspredict.oneshot.spos.train_supernet`), lazily on the first
+  evaluation, once per process, with uniform single-path sampling (``sampler="uniform"``;
+  Bender et al., ICML 2018; Guo et al., 2020) or FairNAS's strictly fair sampling
+  (``sampler="fair"``; Chu et al., ICCV 2021: each step the paths that use every op of every
+  edge once, gradients summed, one update);
 * or loaded from a file written by :meth:`OneShotEvaluator.save` /
   :func:`~naspredict.oneshot.spos.save_supernet`;
 * or taken as it is (a ``Supernet`` module, or any object with a ``supernet`` attribute such
@@ -62,8 +65,14 @@ class OneShotEvaluator:
     data_seed : seeds the data splits and subsample (``None``: ``seed``); fix it to compare
         supernets of several seeds on the same data.
     device : ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    sampler : how the supernet trains here: ``"uniform"`` (SPOS) or ``"fair"`` (FairNAS;
+        ``m`` = 5 paths per step on nb201, so 5x the compute per epoch), see
+        :func:`naspredict.oneshot.spos.make_sampler`.
     bn_batches : training batches that recompute BN statistics per arch (0: no
         recalibration, the running statistics of training are used).
+    bn_mode : ``"recalibrate"`` (per-arch running statistics from ``bn_batches``) or
+        ``"batch"`` (each evaluation batch normalised by its own statistics), see
+        :func:`naspredict.oneshot.spos.score`.
     batch_size : supernet training and recalibration batch size.
     config : the supernet's :class:`~naspredict.training.TrainConfig` (default: NAS-Bench-201's
         SGD + cosine); ``epochs`` and ``batch_size`` override its fields.
@@ -81,13 +90,20 @@ class OneShotEvaluator:
     def __init__(self, space: Any, data: Any = "fashion-mnist", *, supernet: Any = None, epochs: int = 10,
                  channels: int | None = None, cells: int | None = None, data_fraction: float = 1.0,
                  resolution: int | None = None, seed: int = 0, data_seed: int | None = None,
-                 device: str | None = "auto",
-                 bn_batches: int = 4, batch_size: int = 256, config: Any = None, val_fraction: float = 0.1,
+                 device: str | None = "auto", sampler: str = "uniform",
+                 bn_batches: int = 4, bn_mode: str = "recalibrate", batch_size: int = 256,
+                 config: Any = None, val_fraction: float = 0.1,
                  data_root: str | os.PathLike | None = None, test: bool = True, params: bool = True,
                  progress: bool | Callable[[int, dict], None] = False):
+        from ..oneshot.spos import BN_MODES, SAMPLERS
         from ..spaces import resolve_space
         from ..training.trainer import TrainConfig
         self.space = resolve_space(space)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        if bn_mode not in BN_MODES:
+            raise ValueError(f"bn_mode must be one of {BN_MODES}, got {bn_mode!r}")
+        self.sampler, self.bn_mode = sampler, bn_mode
         self.data = _check_source(data, self.space.name)
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -155,11 +171,17 @@ class OneShotEvaluator:
         state["_given"] = None
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("sampler", "uniform")  # pickled before these options existed
+        state.setdefault("bn_mode", "recalibrate")
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         name = self.data if isinstance(self.data, (str, os.PathLike)) else type(self.data).__name__
         src = str(self._path) if self._source == "file" else self._source
         return (f"OneShotEvaluator({self.space.name}, data={str(name)!r}, supernet={src}, epochs={self.epochs}, "
-                f"channels={self.channels}, cells={self.cells}, bn_batches={self.bn_batches}, seed={self.seed})")
+                f"channels={self.channels}, cells={self.cells}, sampler={self.sampler!r}, bn_batches={self.bn_batches}, "
+                f"bn_mode={self.bn_mode!r}, seed={self.seed})")
 
     # -- data ---------------------------------------------------------------------------------
     def load_data(self):
@@ -219,7 +241,7 @@ class OneShotEvaluator:
             try:
                 self._history = spos.train_supernet(net, self._task_on(device), epochs=self.epochs,
                                                     batch_size=self.config.batch_size, seed=self.seed,
-                                                    device=device, config=self.config, progress=self.progress)
+                                                    sampler=self.sampler, device=device, config=self.config, progress=self.progress)
             except Exception as err:
                 self._error = f"supernet training failed: {type(err).__name__}: {err}"
                 raise
@@ -256,7 +278,7 @@ class OneShotEvaluator:
             raise ValueError("this supernet was passed in as a module; save it with "
                              "naspredict.oneshot.spos.save_supernet(path, supernet, SupernetSpec(...))")
         return spos.save_supernet(path, net, self._spec, self._history, seed=self.seed,
-                                  train_seconds=self._train_seconds)
+                                  train_seconds=self._train_seconds, sampler=self.sampler)
 
     def supernet_info(self) -> dict[str, Any]:
         """Where the supernet came from, its spec and training time (``info["supernet"]``)."""
@@ -286,8 +308,7 @@ class OneShotEvaluator:
         ``failed`` result naming it; an arch outside the space raises ``ValueError``.
         """
         import torch
-        from ..oneshot.spos import ArchPath, score
-        from ..training.trainer import evaluate as eval_split
+        from ..oneshot.spos import score
         arch = self.space.validate(self.space.from_str(arch) if isinstance(arch, str) else arch)
         fidelity = as_fidelity(fidelity)
         if not fidelity.is_full:
@@ -295,7 +316,8 @@ class OneShotEvaluator:
                              f"Use a second OneShotEvaluator (other epochs/channels) or a multi-fidelity "
                              f"evaluator that maps fidelities to evaluators")
         device = resolve_device(self.device)
-        info: dict[str, Any] = {"oneshot": True, "device": str(device), "bn_batches": self.bn_batches}
+        info: dict[str, Any] = {"oneshot": True, "device": str(device), "bn_batches": self.bn_batches,
+                                "bn_mode": self.bn_mode}
         try:
             net = self.prepare()
         except Exception as err:
@@ -305,11 +327,12 @@ class OneShotEvaluator:
         t0 = time.perf_counter()
         try:
             task = self._task_on(device)
-            bn = self._bn_batches(task)
-            val_acc, val_loss = score(net, arch, task, "val", bn if bn else 0, seed=self.seed)
+            bn = self._bn_batches(task) if self.bn_mode == "recalibrate" else []
+            val_acc, val_loss = score(net, arch, task, "val", bn if bn else 0, seed=self.seed, bn_mode=self.bn_mode)
             metrics = {"val_accuracy": val_acc, "val_loss": val_loss}
-            if self.test:
-                metrics["test_loss"], metrics["test_accuracy"] = eval_split(ArchPath(net, arch), task, "test")
+            if self.test:  # BN as just set for the val split (0: no second recalibration)
+                metrics["test_accuracy"], metrics["test_loss"] = score(net, arch, task, "test", 0,
+                                                                       bn_mode=self.bn_mode)
             if self.params:
                 metrics["params"] = float(self._params(arch))
             info["n_val"] = int(len(task.data.val[1]))

@@ -4,7 +4,14 @@ Guo et al., "Single Path One-Shot Neural Architecture Search with Uniform Sampli
 (SPOS), after Bender et al., "Understanding and Simplifying One-Shot Architecture Search",
 ICML 2018: every training step draws one architecture of the space (uniformly, from an explicit
 generator) and trains only its path through the :class:`~naspredict.oneshot.supernet.Supernet`;
-afterwards any architecture is scored with the shared weights.  Because the batch-norm running
+afterwards any architecture is scored with the shared weights.
+
+Chu et al., "FairNAS: Rethinking Evaluation Fairness of Weight Sharing NAS", ICCV 2021, make
+the sampling *strictly fair* (:func:`fair_sampler`, ``sampler="fair"``): each step draws, per
+choice, a random permutation of its options and builds the ``m`` paths that together use every
+option of every choice exactly once; the gradients of all ``m`` paths on the same batch are
+summed and the optimiser takes one step, so every op has been trained exactly as often as
+every other op of its edge after every step, not only in expectation.  Because the batch-norm running
 statistics of a supernet are a mixture over all the paths trained, SPOS recomputes them for each
 architecture on a few training batches before scoring (:func:`recalibrate_bn`).
 
@@ -13,7 +20,11 @@ architecture on a few training batches before scoring (:func:`recalibrate_bn`).
   :func:`~naspredict.training.trainer.lr_at`, :class:`~naspredict.training.TrainConfig`);
   :class:`SupernetTrainer` is the same loop one epoch at a time, with any sampler (ENAS trains
   on its controller's samples with it).
-* :func:`recalibrate_bn`, :func:`score` -- the one-shot evaluation of one architecture.
+* :func:`uniform_sampler`, :func:`fair_sampler`, :func:`make_sampler` -- what a step trains.
+* :func:`recalibrate_bn`, :func:`score` -- the one-shot evaluation of one architecture
+  (``bn_mode="recalibrate"``, SPOS's per-arch running statistics, or ``"batch"``: each
+  evaluation batch normalised by its own statistics, BN in train mode as in Bender et al.,
+  2018, who keep BN in training mode when scoring one-shot models).
 * :class:`SupernetSpec`, :func:`build_supernet`, :func:`save_supernet`, :func:`load_supernet`
   -- what is needed to rebuild a supernet, and one file holding it with its weights.
 """
@@ -32,11 +43,16 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["SupernetSpec", "SupernetHistory", "SupernetTrainer", "build_supernet", "train_supernet",
-           "uniform_sampler", "recalibrate_bn", "bn_batches_of", "score", "ArchPath",
-           "save_supernet", "load_supernet"]
+           "uniform_sampler", "fair_sampler", "make_sampler", "SAMPLERS", "recalibrate_bn", "bn_batches_of",
+           "score", "BN_MODES", "ArchPath", "save_supernet", "load_supernet"]
 
-#: a sampler draws the architecture of one training step: ``sampler(step, rng) -> arch``
+#: a sampler draws what one training step trains: ``sampler(step, rng) -> arch`` (one path) or
+#: ``-> list of archs`` (several paths on the same batch, gradients summed, one optimiser step)
 Sampler = Callable[[int, np.random.Generator], Any]
+#: the named samplers of :func:`make_sampler`
+SAMPLERS = ("uniform", "fair")
+#: how :func:`score` normalises: per-arch recalibrated running statistics, or batch statistics
+BN_MODES = ("recalibrate", "batch")
 
 
 # -- what a supernet is ----------------------------------------------------------------------
@@ -93,6 +109,76 @@ def uniform_sampler(space: Any) -> Sampler:
     return lambda step, rng: space.sample(rng)
 
 
+def fair_sampler(space: Any, paths: int | None = None) -> Sampler:
+    """FairNAS's strictly fair sampler (Chu et al., ICCV 2021) over ``space.choices()``.
+
+    Every step draws, independently per choice, a random permutation of its option indices and
+    returns the ``m = max_i len(choices[i])`` architectures whose choice vectors are the
+    permutations' columns: over the ``m`` paths every option of every choice is used exactly
+    once (NB201: 5 paths, each of the 5 ops of each of the 6 edges once).  A choice with fewer
+    options than ``m`` (DARTS's input pairs of the first nodes) concatenates fresh permutations
+    and keeps the first ``m`` entries, so each of its options is used ``floor(m / k)`` or
+    ``ceil(m / k)`` times -- as fair as ``m`` paths allow.  On darts ``m`` is 20 (node 5's
+    ordered input pairs); ``paths`` sets a smaller ``m``, and a choice with more options than
+    ``m`` then uses ``m`` distinct options drawn at random.
+
+    Parameters
+    ----------
+    space : a space declaring a choices schema (``space.has_choices``), every index vector of
+        which names an architecture (``space.from_choices`` never ``None``): nb201, darts.
+    paths : paths per step (default ``None``: the largest choice's option count, FairNAS's m).
+
+    Returns
+    -------
+    ``sampler(step, rng) -> list`` of ``m`` architectures (draws only from ``rng``).
+
+    Raises
+    ------
+    ValueError : a space without a choices schema, a bad ``paths``; at sampling time, a vector
+        naming no arch.
+    """
+    if not getattr(space, "has_choices", False):
+        raise ValueError(f"the fair sampler needs a space with a choices schema (space.choices()); "
+                         f"{getattr(space, 'name', space)!r} has none, use sampler='uniform'")
+    sizes = [len(c) for c in space.choices()]
+    m = max(sizes) if paths is None else paths
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"paths must be a positive integer (or None for the largest choice's size), got {paths!r}")
+    m = int(m)
+
+    def sample(step: int, rng: np.random.Generator) -> list:
+        cols = [np.concatenate([rng.permutation(k) for _ in range(-(-m // k))])[:m] for k in sizes]
+        index = np.stack(cols, axis=1)  # (m paths, n choices)
+        archs = []
+        for row in index:
+            arch = space.from_choices(row)
+            if arch is None:
+                raise ValueError(f"choice vector {tuple(int(i) for i in row)} names no architecture of "
+                                 f"{space.name!r}; the fair sampler needs a space where every vector is one")
+            archs.append(arch)
+        return archs
+
+    sample.paths_per_step = m
+    return sample
+
+
+def make_sampler(sampler: str | Sampler, space: Any) -> Sampler:
+    """``"uniform"`` (:func:`uniform_sampler`), ``"fair"`` (:func:`fair_sampler`) or a callable
+    ``sampler(step, rng) -> arch | list of archs``, returned as it is.
+
+    Raises
+    ------
+    ValueError : any other value.
+    """
+    if sampler == "uniform":
+        return uniform_sampler(space)
+    if sampler == "fair":
+        return fair_sampler(space)
+    if callable(sampler):
+        return sampler
+    raise ValueError(f"sampler must be one of {SAMPLERS} or a callable (step, rng) -> arch, got {sampler!r}")
+
+
 class ArchPath(nn.Module):
     """One architecture's path through a supernet as an ordinary model:
     ``ArchPath(supernet, arch)(x) == supernet(x, arch=arch)``, so the trainer's
@@ -113,7 +199,8 @@ class ArchPath(nn.Module):
 class SupernetHistory:
     """What supernet training did, per epoch: ``train_loss`` (mean cross-entropy of the sampled
     paths), ``train`` (their accuracy, %), ``lr`` at the epoch's end, ``seconds`` (wall);
-    ``steps`` in all and ``archs`` (the distinct architectures trained)."""
+    ``steps`` (optimiser steps) in all, ``paths`` (path forward/backward passes: ``steps``
+    for SPOS, ``m * steps`` for FairNAS) and ``archs`` (the distinct architectures trained)."""
 
     train_loss: list[float] = field(default_factory=list)
     train: list[float] = field(default_factory=list)
@@ -121,6 +208,7 @@ class SupernetHistory:
     seconds: list[float] = field(default_factory=list)
     steps: int = 0
     archs: int = 0
+    paths: int = 0
 
     @property
     def epochs(self) -> int:
@@ -163,8 +251,10 @@ class SupernetTrainer:
     device : where to train.
 
     :meth:`epoch` trains one epoch, drawing each step's architecture from a sampler
-    ``sampler(step, rng) -> arch`` (default: uniform).  The same seed and sampler give the same
-    weights on the CPU.
+    ``sampler(step, rng) -> arch`` (default: uniform).  A sampler that returns a *list* of
+    archs (:func:`fair_sampler`) has all of them trained on the step's batch: each path's
+    loss is back-propagated in turn, the gradients add up (a sum, as FairNAS accumulates them)
+    and the optimiser steps once.  The same seed and sampler give the same weights on the CPU.
     """
 
     def __init__(self, supernet: nn.Module, task: Any, config: Any, *, seed: int = 0,
@@ -183,7 +273,7 @@ class SupernetTrainer:
         self.history = SupernetHistory()
         self._archs: set[Any] = set()
 
-    def epoch(self, sampler: Sampler | None = None) -> dict[str, float]:
+    def epoch(self, sampler: str | Sampler | None = None) -> dict[str, float]:
         """Train one more epoch (at most ``config.epochs`` in all) and return
         ``{"train_loss", "train", "lr", "seconds"}``.
 
@@ -198,8 +288,7 @@ class SupernetTrainer:
         if e >= cfg.epochs:
             raise ValueError(f"the supernet has trained all {cfg.epochs} epochs of its schedule; "
                              f"build the trainer with a TrainConfig of more epochs")
-        if sampler is None:
-            sampler = uniform_sampler(self.supernet.space)
+        sampler = make_sampler("uniform" if sampler is None else sampler, self.supernet.space)
         t0 = time.perf_counter()
         cuda = self.device.type == "cuda"
         fork = [self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else []
@@ -216,19 +305,24 @@ class SupernetTrainer:
                 lr = lr_at(cfg, e + i / n_batches, cfg.epochs)
                 for g in self.optimizer.param_groups:
                     g["lr"] = lr
-                arch = sampler(self.history.steps, self.rng)
-                self._archs.add(arch)
-                logits = net(x, arch=arch)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                drawn = sampler(self.history.steps, self.rng)
+                paths = drawn if isinstance(drawn, list) else [drawn]
+                if not paths:
+                    raise ValueError("the sampler returned an empty list of architectures")
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                for arch in paths:  # gradients accumulate over the step's paths
+                    self._archs.add(arch)
+                    logits = net(x, arch=arch)
+                    loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                    loss.backward()
+                    loss_sum = loss_sum + loss.detach().double() * len(y)
+                    correct = correct + (logits.detach().argmax(1) == y).sum()
+                    count += len(y)
                 if cfg.grad_clip:
                     nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                 self.optimizer.step()
                 self.history.steps += 1
-                loss_sum = loss_sum + loss.detach().double() * len(y)
-                correct = correct + (logits.detach().argmax(1) == y).sum()
-                count += len(y)
+                self.history.paths += len(paths)
                 if not cuda or (i + 1) % 25 == 0 or i + 1 == n_batches:
                     lv = float(loss.detach())
                     if not math.isfinite(lv) or lv > cfg.max_loss:
@@ -261,8 +355,11 @@ def train_supernet(supernet: nn.Module, data_or_task: Any, *, epochs: int, sampl
     data_or_task : an :class:`~naspredict.training.ImageData` or an
         :class:`~naspredict.training.ImageTask`.
     epochs : epochs over the training split (the cosine's horizon).
-    sampler : ``"uniform"`` (each step ``space.sample(rng)`` from a seeded
-        ``np.random.Generator``) or a callable ``sampler(step, rng) -> arch``.
+    sampler : ``"uniform"`` (SPOS: each step ``space.sample(rng)`` from a seeded
+        ``np.random.Generator``), ``"fair"`` (FairNAS, :func:`fair_sampler`: each step the
+        ``m`` paths that use every op of every edge once, gradients summed, one update; ``m``
+        times the compute of a uniform step) or a callable ``sampler(step, rng) -> arch``
+        (or a list of archs, trained together).
     batch_size : training batch size (ignored when a task is given: the task's own).
     seed : seeds batches, augmentation and the sampler (not the initial weights: build the
         supernet under the seed you want, e.g. with :func:`build_supernet`).
@@ -288,10 +385,7 @@ def train_supernet(supernet: nn.Module, data_or_task: Any, *, epochs: int, sampl
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a naspredict.training.TrainConfig, got {type(config).__name__}")
     config = config.replace(epochs=int(epochs), batch_size=int(batch_size))
-    if sampler == "uniform":
-        sampler = uniform_sampler(supernet.space)
-    elif not callable(sampler):
-        raise ValueError(f"sampler must be 'uniform' or a callable (step, rng) -> arch, got {sampler!r}")
+    sampler = make_sampler(sampler, supernet.space)
     trainer = SupernetTrainer(supernet, data_or_task, config, seed=seed, device=device)
     for e in range(int(epochs)):
         row = trainer.epoch(sampler)
@@ -363,27 +457,64 @@ def recalibrate_bn(supernet: nn.Module, arch: Any, batches: Iterable[Any]) -> in
     return n
 
 
+class _BatchStatistics:
+    """Inside ``with _BatchStatistics(net):`` every tracking BN layer normalises by the
+    statistics of the batch it sees even in eval mode (its running buffers are set aside and
+    put back on exit)."""
+
+    def __init__(self, module: nn.Module):
+        self.bns = _batch_norms(module)
+        self.kept: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def __enter__(self):
+        self.kept = [(m.running_mean, m.running_var) for m in self.bns]
+        for m in self.bns:  # torch's BN uses batch statistics when both buffers are None
+            m.running_mean = None
+            m.running_var = None
+        return self
+
+    def __exit__(self, *exc):
+        for m, (mean, var) in zip(self.bns, self.kept):
+            m.running_mean, m.running_var = mean, var
+        return False
+
+
 def score(supernet: nn.Module, arch: Any, task: Any, split: str = "val", bn_batches: int | list = 4,
-          *, seed: int = 0) -> tuple[float, float]:
+          *, seed: int = 0, bn_mode: str = "recalibrate") -> tuple[float, float]:
     """One-shot score of ``arch``: recalibrate BN on training batches, then evaluate ``split``.
 
     Parameters
     ----------
-    supernet : a trained supernet (its BN statistics are overwritten).
+    supernet : a trained supernet (its BN statistics are overwritten when recalibrating).
     arch : an architecture of ``supernet.space``.
     task : an :class:`~naspredict.training.ImageTask` (or ImageData) on the supernet's device.
     split : ``"val"``, ``"test"`` or ``"train"``.
     bn_batches : how many training batches recalibrate BN (:func:`bn_batches_of` with
         ``seed``), or the batches themselves (a list, reused across archs); 0 skips the
-        recalibration and uses the running statistics as they are.
+        recalibration and uses the running statistics as they are.  Ignored for
+        ``bn_mode="batch"``.
     seed : the order the recalibration batches are drawn in.
+    bn_mode : ``"recalibrate"`` (SPOS, Guo et al., 2020: running statistics recomputed for
+        ``arch``) or ``"batch"`` (every evaluation batch normalised by its own statistics,
+        BN in training mode as Bender et al., ICML 2018, score their one-shot models; the
+        scores then depend on the evaluation batch size, ``task``'s ``eval_batch_size``).
 
     Returns
     -------
     (accuracy in %, mean cross-entropy) on ``split``.
+
+    Raises
+    ------
+    ValueError : an unknown ``bn_mode``.
     """
     from ..training.trainer import evaluate
+    if bn_mode not in BN_MODES:
+        raise ValueError(f"bn_mode must be one of {BN_MODES}, got {bn_mode!r}")
     task = _as_task(task, 256)
+    if bn_mode == "batch":
+        with _BatchStatistics(supernet):
+            loss, acc = evaluate(ArchPath(supernet, arch), task, split)
+        return acc, loss
     if isinstance(bn_batches, (list, tuple)):
         recalibrate_bn(supernet, arch, bn_batches)
     elif bn_batches:
