@@ -41,7 +41,7 @@ def test_search_trains_every_proposal_and_stores_the_curves(tmp_path, capsys):
     assert main(["search", "--evaluator", "train", *TINY, "-e", "1", "-s", "random", "-n", "3",
                  "--store", str(db), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "best val_accuracy" in out and (tmp_path / "out" / "best_so_far.png").exists()
+    assert "best val_accuracy" in out and (tmp_path / "out" / "random-train-nb201-digits-0_best_so_far.png").exists()
     with ResultsStore(db) as store:
         trials = store.trials("random-train-nb201-digits-0")
     assert len(trials) == 3 and all(len(t.result.curves["val"]) == 1 for t in trials)

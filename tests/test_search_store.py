@@ -118,7 +118,7 @@ def test_cli_runs_and_export(tmp_path, capsys):
     db = str(tmp_path / "s.db")
     assert main(["search", "-b", "nb201-cifar10", "-t", "baseline_accuracy", "-s", "random",
                  "-n", "20", "--store", db, "--out", str(tmp_path), "--no-progress"]) == 0
-    assert (tmp_path / "best_so_far.png").exists()
+    assert (tmp_path / "random-nb201-cifar10-0_best_so_far.png").exists()  # plots are named per run
     assert main(["runs", "--store", db]) == 0
     assert "random-nb201-cifar10-0" in capsys.readouterr().out
     out = tmp_path / "run.parquet"

@@ -1,7 +1,109 @@
 """``naspredict search``, ``naspredict runs`` and ``naspredict export``."""
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import shlex
+import signal
+import sys
+import warnings
 from pathlib import Path
+
+
+#: settings that define a search's results: stored with every run (config["cli"]) and
+#: compared on ``--resume``, where a difference is refused (see :func:`resume_settings`)
+COMMON_KEYS = ("evaluator", "benchmark", "targets", "directions", "strategy", "predictor", "seed",
+               "batch_size", "executor", "workers", "pruner")
+#: ... and, with ``--evaluator train``, the network and training settings
+TRAINING_KEYS = ("space", "channels", "cells", "data", "epochs", "data_fraction", "resolution",
+                 "train_batch", "lr", "amp", "checkpoints", "train_seed")
+#: stored and reused on ``--resume`` when left out, never compared: they change where a search
+#: runs or writes, not what it finds
+KEPT_KEYS = ("device", "data_root", "out")
+#: the budget: on ``--resume`` any of them replaces the stored budget, none keeps it
+BUDGET_KEYS = ("budget", "budget_seconds", "wall_seconds")
+
+#: argparse defaults of the settings above (the parser's own defaults are None, so that a
+#: resume can tell a setting left out from one given), and their flags for messages
+_DEFAULTS: dict = {}
+_FLAGS = {"targets": "--target", "directions": "--direction"}
+
+
+def result_keys(evaluator: str) -> tuple[str, ...]:
+    """The settings that define the results of a search with ``evaluator`` ("table" or
+    "train"): :data:`COMMON_KEYS`, plus :data:`TRAINING_KEYS` for real training."""
+    return COMMON_KEYS + (TRAINING_KEYS if evaluator == "train" else ())
+
+
+def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[dict, list[str]]:
+    """The settings a resumed search runs with, checked against the ones it was stored with.
+
+    Parameters
+    ----------
+    stored : dict
+        The run's stored settings (keys of :func:`result_keys` and :data:`KEPT_KEYS`); a key
+        absent was not stored (a run written by an older version).
+    given : dict
+        The settings given on this command line, only those given explicitly (targets and
+        directions as lists).
+    run : str
+        The run's name, for messages.
+
+    Returns
+    -------
+    settings : dict
+        The stored settings, with given ones for the keys not stored and for
+        :data:`KEPT_KEYS` (a setting left out means "as stored").
+    unchecked : list of str
+        Flags of result settings that could not be checked (absent from ``stored``).
+
+    Raises
+    ------
+    ValueError
+        When a given result setting differs from the stored one, naming each such flag with
+        its stored and given value and the fix.  Settings that do not apply to the run's
+        evaluator (training options of a table search) are ignored.
+    """
+    evaluator = stored.get("evaluator", given.get("evaluator", "table"))
+    settings = dict(stored)
+    diffs, unchecked = [], []
+    for key in result_keys(evaluator):
+        if key not in stored:
+            unchecked.append(_flag(key))
+            if key in given:
+                settings[key] = given[key]
+        elif key in given and _plain(given[key]) != _plain(stored[key]):
+            diffs.append(f"{_flag(key)} stored {_show(stored[key])}, given {_show(given[key])}")
+    for key in KEPT_KEYS:
+        if key in given:
+            settings[key] = given[key]
+    if diffs:
+        raise ValueError(f"cannot resume run {run!r} with other settings than it was made with: "
+                         f"{'; '.join(diffs)}; drop the argument (a resume reuses the stored settings) "
+                         f"or start a new run with --run NEW")
+    return settings, unchecked
+
+
+def _plain(v):
+    """A value as its JSON round trip stores it (tuples become lists)."""
+    return json.loads(json.dumps(v))
+
+
+def _show(v) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, (list, tuple)):
+        return ",".join(map(str, v))
+    return repr(v)
+
+
+def _flag(key: str) -> str:
+    if not _DEFAULTS:  # the flags are read from the parser, which registers them
+        from ..cli import build_parser
+        build_parser()
+    return _FLAGS.get(key, "--" + key.replace("_", "-"))
 
 
 def register(sub) -> None:
@@ -13,9 +115,10 @@ def register(sub) -> None:
         "search", help="run a search strategy on a benchmark table or by real training",
         description="Search a benchmark table (--benchmark) or train every proposal for real "
                     "(--evaluator train) with a strategy. Every evaluation is committed to "
-                    "the SQLite store as it completes; --resume continues a killed run without "
-                    "re-evaluating anything. Writes best_so_far.png (and pareto.png for several "
-                    "objectives) to --out.")
+                    "the SQLite store as it completes; --resume continues a killed or interrupted "
+                    "run without re-evaluating anything: options left out take the run's stored "
+                    "values, a different one is refused, only the budget may change. Writes "
+                    "RUN_best_so_far.png (and RUN_pareto.png for several objectives) to --out.")
     p.add_argument("--evaluator", "-E", choices=("table", "train"), default="table",
                    help="where results come from: a benchmark table (default) or real training "
                         "(with the training options below)")
@@ -25,10 +128,12 @@ def register(sub) -> None:
     p.add_argument("--direction", "-d", default=None,
                    help="max or min per target, comma-separated (default max for a single target; "
                         "required, one per target, for several: -t valid_perf,latency -d max,min)")
-    p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())}")
-    p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate")
+    p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())} (default bo)")
+    p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate "
+                                             "(default: the strategy's own)")
     p.add_argument("--budget", "-n", type=int, default=None,
-                   help="number of evaluations (default 100 unless --budget-seconds/--wall-seconds is given)")
+                   help="number of evaluations (default 100 unless --budget-seconds/--wall-seconds is given; "
+                        "with --resume: the stored budget)")
     p.add_argument("--budget-seconds", type=float, default=None,
                    help="stop once the trials' summed cost reaches this many seconds (simulated for tables)")
     p.add_argument("--wall-seconds", type=float, default=None,
@@ -48,18 +153,25 @@ def register(sub) -> None:
                         "needs per-epoch curves, e.g. nb201-curves)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default="runs.db", help="SQLite results store (default runs.db)")
-    p.add_argument("--run", help="run name (default: strategy-seed)")
-    p.add_argument("--resume", action="store_true", help="continue the named run from the store")
+    p.add_argument("--run", help="run name (default STRATEGY[-PREDICTOR]-SOURCE-SEED, e.g. bo-gp-nb201-cifar10-0)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the named run from the store (with its stored settings)")
     p.add_argument("--out", default="out/search", help="folder for plots (default out/search)")
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("real training (--evaluator train)")
     add_network_args(g)
     add_training_args(g)
+    _defaults_to_none(p)
     p.set_defaults(func=_search)
 
-    p = sub.add_parser("runs", help="list the runs in a results store",
-                       description="List the runs in a results store.")
+    p = sub.add_parser("runs", help="list the runs in a results store, or delete one",
+                       description="List the runs in a results store (with the process driving "
+                                   "each, if any), or delete one with --delete NAME.")
     p.add_argument("--store", default="runs.db")
+    p.add_argument("--delete", metavar="NAME", default=None,
+                   help="delete this run: its trials, per-epoch values and strategy state (refused "
+                        "while a process drives it)")
+    p.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     p.set_defaults(func=_runs)
 
     p = sub.add_parser("export", help="write a run's evaluations as logged results",
@@ -71,61 +183,274 @@ def register(sub) -> None:
     p.set_defaults(func=_export)
 
 
+def _defaults_to_none(p) -> None:
+    """Record the parser's defaults of the stored settings and set them to None, so that
+    ``_search`` sees which ones were given."""
+    keys = [k for k in COMMON_KEYS + TRAINING_KEYS + KEPT_KEYS if k not in ("targets", "directions")]
+    for action in p._actions:
+        if action.dest in keys:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            _FLAGS.setdefault(action.dest, longs[0] if longs else action.dest)
+    _DEFAULTS.update({k: p.get_default(k) for k in keys})
+    p.set_defaults(**{k: None for k in keys})
+
+
+class _Session:
+    """What a search has made so far, for clean-up on failure and the Ctrl-C message."""
+
+    def __init__(self, store_path: Path):
+        self.store_path = store_path
+        self.new_file = not store_path.exists()
+        self.store = None
+        self.run_name: str | None = None
+        self.created = False         # this call created the run
+        self.stored_out: str | None = None
+        self.out: str | None = None
+
+    def counts(self) -> tuple[int, int]:
+        """(finished, unfinished) trials of the run, (0, 0) when there is none."""
+        if self.store is None or self.run_name is None or self.store.get_run(self.run_name) is None:
+            return 0, 0
+        ts = self.store.trials(self.run_name)
+        done = sum(t.state.finished for t in ts)
+        return done, len(ts) - done
+
+    def forget(self) -> None:
+        """A run this call created and never stored a trial in does not block its name; a
+        store file this call created and left empty goes too."""
+        if self.store is None:
+            return
+        try:
+            if self.created and self.store.get_run(self.run_name) is not None and self.counts() == (0, 0):
+                self.store.delete_run(self.run_name)
+            empty = len(self.store.runs()) == 0
+        except ValueError:
+            empty = False
+        self.store.close()
+        self.store = None
+        if self.new_file and empty:
+            for p in (self.store_path, self.store_path.with_name(self.store_path.name + "-wal"),
+                      self.store_path.with_name(self.store_path.name + "-shm")):
+                p.unlink(missing_ok=True)
+
+    def resume_line(self) -> str:
+        line = (f"naspredict search --store {shlex.quote(str(self.store_path))} "
+                f"--run {shlex.quote(self.run_name)} --resume")
+        if self.out is not None and self.out != self.stored_out:
+            line += f" --out {shlex.quote(self.out)}"
+        return line
+
+
 def _search(args) -> int:
+    session = _Session(_check_store_path(args.store, args.resume))
+    try:
+        return _run_search(args, session)
+    except KeyboardInterrupt:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
+        try:
+            done, open_ = session.counts()
+            if done or open_:
+                more = f", {open_} unfinished that will run again" if open_ else ""
+                print(f"naspredict search: interrupted; run {session.run_name!r} is stored in "
+                      f"{session.store_path} ({done} finished trials{more})", file=sys.stderr)
+                print(f"resume it with: {session.resume_line()}", file=sys.stderr)
+            else:
+                print("naspredict search: interrupted before any trial was stored; nothing to resume",
+                      file=sys.stderr)
+                session.forget()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        return 130
+    except BaseException:
+        session.forget()
+        raise
+    finally:
+        if session.store is not None:
+            session.store.close()
+
+
+def _given(args) -> dict:
+    """The stored settings given on the command line (targets and directions as lists)."""
+    given = {k: getattr(args, k) for k in COMMON_KEYS + TRAINING_KEYS + KEPT_KEYS
+             if getattr(args, k, None) is not None}
+    if args.target is not None:
+        given["targets"] = [t.strip() for t in args.target.split(",") if t.strip()]
+    if args.direction is not None:
+        given["directions"] = [d.strip() for d in args.direction.split(",") if d.strip()]
+    return given
+
+
+def default_run_name(strategy: str, predictor: str | None, source: str, seed: int) -> str:
+    """``STRATEGY[-PREDICTOR]-SOURCE-SEED``, e.g. ``bo-gp-nb201-cifar10-0`` or
+    ``random-train-nb201-digits-0`` (the predictor only for strategies that use one)."""
+    return "-".join([strategy, *([predictor] if predictor else []), source, str(seed)])
+
+
+def _source(settings: dict) -> str:
+    if settings["evaluator"] == "train":
+        return f"train-{settings['space']}-{settings['data']}"
+    return settings["benchmark"] or ""
+
+
+def _predictor(strategy: str, given: str | None) -> tuple[str | None, dict]:
+    """The predictor a strategy runs with (the given one, or its own default) and the
+    constructor keyword that sets it (``predictor``, or mobo's ``surrogate``)."""
+    import inspect
+
+    from . import strategy_class, strategy_names
+
+    def param(name):
+        sig = inspect.signature(strategy_class(name).__init__).parameters
+        return next(((p, sig[p].default) for p in ("predictor", "surrogate") if p in sig), None)
+
+    found = param(strategy)
+    if found is None:
+        if given:
+            users = [n for n in strategy_names() if n != "enas" and param(n) is not None]
+            raise ValueError(f"strategy {strategy!r} takes no predictor: drop --predictor (it applies "
+                             f"to {', '.join(users)})")
+        return None, {}
+    key, default = found
+    value = given or (default if isinstance(default, str) else None)
+    return value, ({key: value} if value is not None else {})
+
+
+def _legacy_settings(config: dict) -> dict:
+    """What a run stored by an older version (no ``cli`` settings) tells of its settings."""
+    from . import strategy_class, strategy_names
+    out = {k: config[k] for k in ("targets", "directions", "seed") if k in config}
+    out["evaluator"] = "train" if "evaluator" in config else "table"
+    if config.get("benchmark"):
+        out["benchmark"] = config["benchmark"]
+    if "pruner" in config:
+        out["pruner"] = config["pruner"] or None
+    if config.get("predictor"):
+        out["predictor"] = config["predictor"]
+    names = {}
+    for n in strategy_names():
+        try:
+            names[strategy_class(n).__name__] = n
+        except ImportError:
+            continue
+    if config.get("strategy") in names:
+        out["strategy"] = names[config["strategy"]]
+        if "predictor" not in out and _predictor(out["strategy"], None) == (None, {}):
+            out["predictor"] = None  # a strategy without one: nothing to check
+    return out
+
+
+def _run_search(args, session: _Session) -> int:
     import numpy as np
 
     from .. import data
-    from ..evaluators import as_evaluator
     from ..store import ResultsStore
     from . import make_strategy
     from .plots import plot_best_so_far, plot_pareto
 
-    if args.evaluator == "train":
-        if args.benchmark:
-            raise ValueError("--benchmark is for --evaluator table; real training needs --space and --data")
-        bench = None
-        targets_text = args.target or "val_accuracy"
+    given = _given(args)
+    budget = None
+    if args.resume:
+        session.store = ResultsStore(session.store_path)
+        draft = {**_DEFAULTS, **given}
+        name = args.run
+        if name is None:
+            pred, _ = _predictor(draft["strategy"], draft.get("predictor"))
+            name = default_run_name(draft["strategy"], pred, _source(draft), draft["seed"])
+            old = f"{draft['strategy']}-{_source(draft)}-{draft['seed']}"  # the name before predictors
+            if session.store.get_run(name) is None and session.store.get_run(old) is not None:
+                name = old
+        info = session.store.get_run(name)
+        if info is None:
+            raise ValueError(f"no run named {name!r} in {session.store_path} to resume; drop --resume to "
+                             f"start it, or pass --run NAME (see `naspredict runs --store {session.store_path}`)")
+        session.run_name = name
+        stored = info["config"].get("cli")
+        settings, unchecked = resume_settings(stored if stored is not None else _legacy_settings(info["config"]),
+                                              given, name)
+        if unchecked:
+            warnings.warn(f"run {name!r} was stored without these settings (by an older naspredict), so "
+                          f"the resume cannot check them: {', '.join(unchecked)}; it continues with the "
+                          f"ones given or their defaults", stacklevel=2)
+        session.stored_out = (stored or {}).get("out")
+        done = session.store.trials(name, finished=True)
+        budget = _resume_budget(args, info["config"].get("budget"), len(done),
+                                sum(t.result.cost for t in done), name)
     else:
-        if not args.benchmark:
+        settings = dict(given)
+    settings = {**_DEFAULTS, **settings}
+    session.out = settings["out"]
+
+    bench = None
+    if settings["evaluator"] == "train":
+        if settings["benchmark"]:
+            raise ValueError("--benchmark is for --evaluator table; real training needs --space and --data")
+        targets = settings.get("targets") or ["val_accuracy"]
+    else:
+        if not settings["benchmark"]:
             raise ValueError("--benchmark is required (a table name, see `naspredict benchmarks`), "
                              "or train for real with --evaluator train --data fashion-mnist")
-        if not args.target:
+        if not settings.get("targets"):
             raise ValueError("--target is required with a benchmark table (a metric column, see "
-                             f"`naspredict show {args.benchmark}`)")
-        bench = data.load(args.benchmark)
-        targets_text = args.target
-    targets = [t.strip() for t in targets_text.split(",") if t.strip()]
-    dirs = _directions(args.direction, targets)
-    params = {}
-    if args.predictor:
-        params["predictor"] = args.predictor
-    budget = _budget(args)
-    evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, args)
+                             f"`naspredict show {settings['benchmark']}`)")
+        targets = settings["targets"]
+    dirs = _directions(settings.get("directions"), targets)
+    settings["targets"], settings["directions"] = targets, dirs
+    predictor, params = _predictor(settings["strategy"], settings["predictor"])
+    settings["predictor"] = predictor
+    settings["workers"] = _workers(settings["executor"], settings["workers"])
+    if budget is None:
+        budget = _budget(args)
+    ns = argparse.Namespace(**{**vars(args), **settings})
+    _check_out(settings["out"])
+
+    if settings["evaluator"] != "train":
+        bench = data.load(settings["benchmark"])
+    evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, ns)
     space = evaluator.space if bench is None else bench.search_space()
-    source = args.benchmark or f"train-{args.space}-{args.data}"
-    strategy = make_strategy(args.strategy, space, targets, dirs if len(dirs) > 1 else dirs[0],
-                             args.seed, **params)
-    executor = _executor(args)
-    store = ResultsStore(args.store)
-    run_name = args.run or f"{args.strategy}-{source}-{args.seed}"
-    config = {"benchmark": args.benchmark or "", "predictor": args.predictor or "", "pruner": args.pruner or ""}
+    source = _source(settings)
+    strategy = make_strategy(settings["strategy"], space, targets, dirs if len(dirs) > 1 else dirs[0],
+                             settings["seed"], **params)
+    run_name = session.run_name or args.run or default_run_name(settings["strategy"], predictor, source,
+                                                                settings["seed"])
+    if not run_name.strip():
+        raise ValueError("--run needs a name")
+    if not args.resume:
+        session.store = ResultsStore(session.store_path)
+        if session.store.get_run(run_name) is not None:
+            raise ValueError(f"a run named {run_name!r} already exists in {session.store_path}; pass --resume "
+                             f"to continue it, choose another --run name, or delete it with "
+                             f"`naspredict runs --store {session.store_path} --delete {run_name}`")
+        session.run_name = run_name
+        session.created = True
+    store = session.store
+    keys = result_keys(settings["evaluator"]) + KEPT_KEYS
+    config = {"benchmark": settings["benchmark"] or "", "predictor": predictor or "",
+              "pruner": settings["pruner"] or "", "cli": {k: settings[k] for k in keys}}
     if bench is None:
         config["evaluator"] = repr(evaluator)
+    executor = _executor(ns)
     try:
-        trace = strategy.run(evaluator, budget, batch_size=args.batch_size if executor is None else 1,
+        trace = strategy.run(evaluator, budget, batch_size=settings["batch_size"] if executor is None else 1,
                              executor=executor, store=store, run_name=run_name, resume=args.resume,
                              pruner=pruner, config=config, progress=not args.no_progress)
     finally:
         if executor is not None:
             executor.shutdown()
-    out = Path(args.out)
+    out = Path(settings["out"])
     files = []
-    if len(targets) == 1:
+    stem = _file_stem(run_name)
+    strategy_name = settings["strategy"]
+    if len(trace.frame) == 0:
+        print(f"{run_name}: no evaluations")
+    elif len(targets) == 1:
         best = strategy.best()
-        print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
-        print(f"  arch {space.to_str(best[0])}")
+        if best is None:
+            print(f"{run_name}: no complete evaluation of {targets[0]} in {len(trace.frame)} trials")
+        else:
+            print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
+            print(f"  arch {space.to_str(best[0])}")
         opt = bench.top(targets[0], 1)[targets[0]].iloc[0] if bench is not None else None
-        files.append(plot_best_so_far({args.strategy: [trace]}, out / "best_so_far.png", optimum=opt,
+        files.append(plot_best_so_far({strategy_name: [trace]}, out / f"{stem}_best_so_far.png", optimum=opt,
                                       title=f"{source}: {targets[0]}"))
     elif bench is None:
         from .pareto import pareto_front
@@ -133,8 +458,8 @@ def _search(args) -> int:
         found = found[np.isfinite(found).all(1)]
         signs = np.array([1.0 if d == "max" else -1.0 for d in strategy.directions])
         print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs of {len(found)} trained")
-        files.append(plot_pareto(found, out / "pareto.png", targets, strategy.directions, None,
-                                 title=f"{source}: {args.strategy}, {len(found)} evaluations"))
+        files.append(plot_pareto(found, out / f"{stem}_pareto.png", targets, strategy.directions, None,
+                                 title=f"{source}: {strategy_name}, {len(found)} evaluations"))
     else:
         from .pareto import hypervolume, pareto_front
         found = trace.frame[targets].to_numpy(float)
@@ -146,25 +471,95 @@ def _search(args) -> int:
         hv_true = hypervolume((table * signs)[pareto_front(table * signs)], ref)
         print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs, hypervolume "
               f"{hv / hv_true:.3f} of the table's (reference point: the table's medians)")
-        files.append(plot_pareto(found, out / "pareto.png", targets, strategy.directions, table,
-                                 title=f"{bench.name}: {args.strategy}, {len(found)} evaluations"))
-    print(f"store: {args.store} (run {run_name!r}); plots: {', '.join(str(f) for f in files)}")
+        files.append(plot_pareto(found, out / f"{stem}_pareto.png", targets, strategy.directions, table,
+                                 title=f"{bench.name}: {strategy_name}, {len(found)} evaluations"))
+    print(f"store: {session.store_path} (run {run_name!r}); plots: {', '.join(str(f) for f in files) or 'none'}")
     return 0
 
 
-def _directions(text: str | None, targets: list[str]) -> list[str]:
+def _file_stem(run_name: str) -> str:
+    """A run name as a file name (characters other than letters, digits, ``.``, ``_``, ``+``
+    and ``-`` become ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", run_name).lstrip(".") or "run"
+
+
+def _check_store_path(text: str, resume: bool) -> Path:
+    """Refuse a ``--store`` that cannot be a store file, before anything is made."""
+    path = Path(text)
+    if path.is_dir():
+        raise ValueError(f"--store {path} is a folder, not a file; pass a file path such as {path / 'runs.db'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--store {path}: {parent} is a file, not a folder; pass a path in a folder")
+            break
+    if not path.parent.exists():
+        raise ValueError(f"--store {path}: its folder {path.parent} does not exist; create it "
+                         f"(mkdir -p {shlex.quote(str(path.parent))}) or pass another --store")
+    if resume and not path.exists():
+        raise ValueError(f"no results store at {path} to resume from; pass the --store the run was saved "
+                         f"in, or drop --resume to start a new run")
+    return path
+
+
+def _check_out(text: str) -> Path:
+    """Refuse an ``--out`` that cannot be a folder, before the search runs."""
+    path = Path(text)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == path else f"is inside {p}, which is a file"
+                raise ValueError(f"--out {path} {what}, not a folder; pass a folder for the plots "
+                                 f"(e.g. --out out/search)")
+            if not os.access(p, os.W_OK):
+                raise ValueError(f"--out {path}: {p} is not writable; pass a folder you can write to")
+            break
+    return path
+
+
+def _workers(executor: str, workers: int | None) -> int | None:
+    """The number of workers an executor runs with (what a run stores: 2 by default for a
+    local pool or the simulator; Ray's default is the cluster's CPUs, stored as None)."""
+    if workers is None and executor in ("local", "simulated"):
+        return 2
+    return workers
+
+
+def _resume_budget(args, stored: dict | None, done: int, cost: float, name: str):
+    """The budget of a resumed run: the stored one when no budget option is given; a given
+    one replaces it, and may not be smaller than what the run has already spent."""
+    from .loop import Budget
+    if all(getattr(args, k) is None for k in BUDGET_KEYS):
+        budget = Budget(**stored) if stored else Budget(evaluations=100)
+    else:
+        budget = Budget.coerce(_budget(args))
+        if budget.evaluations is not None and budget.evaluations < done:
+            raise ValueError(f"run {name!r} already has {done} evaluations, more than --budget "
+                             f"{budget.evaluations}; pass --budget {done} or more to continue it (or drop "
+                             f"--budget to use the stored one)")
+        if budget.cost_seconds is not None and budget.cost_seconds < cost:
+            raise ValueError(f"run {name!r} has already spent {cost:.1f} s of trial cost, more than "
+                             f"--budget-seconds {budget.cost_seconds:g}; pass a larger --budget-seconds to "
+                             f"continue it")
+    if budget.evaluations is not None and done >= budget.evaluations:
+        print(f"naspredict search: run {name!r} already has the {budget.evaluations} evaluations of its "
+              f"budget; pass a larger --budget to continue it", file=sys.stderr)
+    return budget
+
+
+def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
     """One direction per target.  Several targets need them spelled out: a default (or one
     direction broadcast to all) would silently maximise a latency."""
     if not targets:
         raise ValueError("--target names no metric; give one or several comma-separated (M1,M2)")
     if len(set(targets)) != len(targets):
         raise ValueError(f"--target names a metric twice: {','.join(targets)}")
-    if text is None:
+    if given is None:
         if len(targets) > 1:
             raise ValueError(f"{len(targets)} targets need a direction each: -d " + ",".join(
                 ["max"] * len(targets)) + " (use min for latency, size, error...)")
         return ["max"]
-    dirs = [d.strip() for d in text.split(",") if d.strip()]
+    dirs = list(given)
     bad = [d for d in dirs if d not in ("max", "min")]
     if bad:
         raise ValueError(f"--direction takes max or min per target, got {','.join(bad)}")
@@ -236,21 +631,63 @@ def pruner_checkpoints(epochs: int) -> tuple[int, ...]:
     return tuple(sorted({max(1, round(epochs * f)) for f in (1 / 6, 1 / 3, 1 / 2)} - {epochs})) or (1,)
 
 
-def _runs(args) -> int:
+def _open_existing(text: str):
+    """An existing store for ``runs`` / ``export`` (never creates one)."""
     from ..store import ResultsStore
-    if not Path(args.store).exists():
-        raise ValueError(f"no results store at {args.store}")
-    with ResultsStore(args.store) as store:
+    path = Path(text)
+    if not path.exists():
+        raise ValueError(f"no results store at {path}; pass --store PATH (naspredict search makes one)")
+    return ResultsStore(path)
+
+
+def _runs(args) -> int:
+    if args.delete is not None:
+        return _delete(args)
+    if args.yes:
+        raise ValueError("--yes goes with --delete NAME")
+    with _open_existing(args.store) as store:
         df = store.runs()
-    print(df.to_string(index=False) if len(df) else "no runs")
+    with pd_options():
+        print(df.to_string(index=False) if len(df) else "no runs")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+    return pd.option_context("display.width", 250, "display.max_columns", 20)
+
+
+def _delete(args) -> int:
+    name = args.delete
+    with _open_existing(args.store) as store:
+        if store.get_run(name) is None:
+            raise ValueError(f"no run named {name!r} in {args.store}; see `naspredict runs --store {args.store}`")
+        n = len(store.trials(name))
+        owner = store.lock_owner(name)
+        if owner is not None and owner["alive"]:
+            store.delete_run(name)  # raises RunLocked naming the owner
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise ValueError(f"deleting run {name!r} ({n} trials) needs a confirmation: pass --yes")
+            answer = input(f"delete run {name!r} and its {n} trials from {args.store}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print(f"kept run {name!r}")
+                return 1
+        store.delete_run(name)
+    print(f"deleted run {name!r} ({n} trials) from {args.store}")
     return 0
 
 
 def _export(args) -> int:
-    from ..store import ResultsStore
-    if not Path(args.store).exists():
-        raise ValueError(f"no results store at {args.store}")
-    with ResultsStore(args.store) as store:
+    out = Path(args.output)
+    if out.is_dir():
+        raise ValueError(f"--output {out} is a folder; pass a file such as {out / 'run.csv'}")
+    for p in out.parents:
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"--output {out}: {p} is a file, not a folder; pass a path in a folder")
+            break
+    with _open_existing(args.store) as store:
         path = store.export(args.run, args.output)
     print(f"wrote {path}")
     return 0
