@@ -422,6 +422,7 @@ def _run_search(args, session: _Session) -> int:
                              f"`naspredict runs --store {session.store_path} --delete {run_name}`")
         session.run_name = run_name
         session.created = True
+        session.stored_out = settings["out"]
     store = session.store
     keys = result_keys(settings["evaluator"]) + KEPT_KEYS
     config = {"benchmark": settings["benchmark"] or "", "predictor": predictor or "",
