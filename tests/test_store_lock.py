@@ -190,3 +190,19 @@ def test_runs_delete(tmp_path, capsys):
     # the name is free again
     assert main(["search", "-b", "nb201-cifar10", "-t", "baseline_accuracy", "-s", "random", "-n", "2",
                  "--run", "a", "--store", db, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+
+
+def test_a_v2_store_gains_the_locks_table(tmp_path):
+    st = _store_with_run(tmp_path)
+    st.close()
+    con = sqlite3.connect(tmp_path / "r.db")
+    con.execute("DROP TABLE locks")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with ResultsStore(tmp_path / "r.db") as st:
+        assert len(st.frame("r")) == 3 and st.lock_owner("r") is None
+        st.acquire("r").release()
+    con = sqlite3.connect(tmp_path / "r.db")
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    con.close()
