@@ -5,7 +5,6 @@ nothing behind; default run names and plot files are per run."""
 from __future__ import annotations
 
 import sqlite3
-import warnings
 
 import pytest
 
