@@ -408,6 +408,8 @@ def _run_search(args, session: _Session) -> int:
     evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, ns)
     space = evaluator.space if bench is None else bench.search_space()
     source = _source(settings)
+    if settings["strategy"] == "enas" and settings["evaluator"] == "train":
+        params.update(_enas_settings(settings))
     strategy = make_strategy(settings["strategy"], space, targets, dirs if len(dirs) > 1 else dirs[0],
                              settings["seed"], **params)
     run_name = session.run_name or args.run or default_run_name(settings["strategy"], predictor, source,
@@ -546,6 +548,13 @@ def _resume_budget(args, stored: dict | None, done: int, cost: float, name: str)
         print(f"naspredict search: run {name!r} already has the {budget.evaluations} evaluations of its "
               f"budget; pass a larger --budget to continue it", file=sys.stderr)
     return budget
+
+
+def _enas_settings(settings: dict) -> dict:
+    """ENAS trains its supernet on the run's data and network size (the training flags), so
+    ``-s enas --evaluator train`` searches the setting it then trains for real."""
+    keys = ("data", "data_root", "channels", "cells", "data_fraction", "resolution", "device")
+    return {k: settings[k] for k in keys if settings.get(k) is not None}
 
 
 def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
