@@ -189,12 +189,18 @@ def write_report(runs, args) -> None:
              f"{args.batch_size}; stand-alone accuracies after 12 epochs at C={args.channels}, N={args.cells}.",
              "",
              "**One-shot:** an NB201 supernet (`naspredict.oneshot.Supernet`, non-affine BN in the mixed ops) trained by "
-             "uniform single-path sampling (SPOS; one random cell per step, NB201's SGD + cosine over the supernet epochs, "
-             "the curve set's augmentation); each cell is scored on the whole validation split after its BN statistics are "
-             "recomputed on the given number of training batches (`OneShotEvaluator`). Several seeds: scores averaged per cell. "
-             "Kendall tau of the one-shot validation accuracy against the stand-alone values and NAS-Bench-201's CIFAR-10 "
+             "uniform single-path sampling (sampler `uniform`: SPOS, Guo et al., ECCV 2020; one random cell per step) or "
+             "FairNAS's strict fairness (sampler `fair`: Chu et al., ICCV 2021; per step the 5 cells that use every op of "
+             "every edge once, their gradients on the same batch summed, one update, so an epoch costs 5 uniform epochs), "
+             "NB201's SGD + cosine from the given lr over the supernet epochs, the curve set's augmentation; each cell is "
+             "scored on the whole validation split after its BN statistics are recomputed on the given number of training "
+             "batches (0: BN in train mode, each validation batch of 1,024 normalised by its own statistics, as Bender et "
+             "al., ICML 2018, score one-shot models) (`OneShotEvaluator`). Several seeds: scores averaged per cell. "
+             "Kendall tau of the one-shot validation accuracy, and of the negated one-shot validation loss (continuous; "
+             "accuracies on 3,000 images tie), against the stand-alone values and NAS-Bench-201's CIFAR-10 "
              "`baseline_accuracy`. Training seconds are the supernet epochs' wall time on one thread of a shared 2-core "
-             "CPU (summed over seeds); seconds per arch are recalibration plus validation and test scoring.", "",
+             "CPU (summed over seeds; other jobs ran beside them, so they are loose); seconds per arch are "
+             "recalibration plus validation scoring.", "",
              f"Goal: tau >= {GOAL} against stand-alone.", "",
              "| " + " | ".join(h for _, h in cols) + " |", "|" + "|".join("---" if i < 7 else "---:" for i in range(len(cols))) + "|"]
     for _, r in runs.iterrows():
