@@ -76,7 +76,9 @@ def main(argv=None) -> int:
     p.add_argument("--supernet-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--supernet-channels", type=int, default=None, help="default: --channels (8)")
     p.add_argument("--bn-batches", type=int, default=4)
-    p.add_argument("--sampler", choices=["uniform", "fair"], default="uniform")
+    p.add_argument("--sampler", choices=["uniform", "fair"], default="uniform",
+                   help="uniform (SPOS; the first rows' setting, kept as the flag's default) or fair (FairNAS, "
+                        "OneShotEvaluator's default)")
     p.add_argument("--bn-mode", choices=["recalibrate", "batch"], default="recalibrate")
     p.add_argument("--lr", type=float, default=0.1, help="the supernet's initial SGD learning rate")
     p.add_argument("--score-test", action="store_true",

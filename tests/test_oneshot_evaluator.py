@@ -78,7 +78,8 @@ def test_bn_recalibration_is_per_arch(trained):
 
 def test_same_seed_same_scores_other_seed_other_scores():
     archs = _archs(4, seed=1)
-    runs = [evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, seed=s, **TINY), archs) for s in (3, 3, 4)]
+    runs = [evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, seed=s, data_fraction=0.3, **TINY), archs)
+            for s in (3, 3, 4)]
     m = [[r.metrics for r in rs] for rs in runs]
     assert m[0] == m[1]
     assert m[0] != m[2]
@@ -236,18 +237,20 @@ def test_fair_step_sums_the_gradients_of_all_its_paths(digits, monkeypatch):
     assert {n for n in one_path if "cells" in n} < {n for n in covered if "cells" in n}
 
 
-def test_fair_training_is_seeded_and_reaches_the_evaluator(digits):
+def test_fair_training_is_seeded_and_reaches_the_evaluator():
+    from naspredict.training import load_images
+    few = load_images("digits", seed=0, data_fraction=0.3)
     states = []
     for seed in (0, 0, 1):
-        trainer = _tiny_trainer(digits, seed=seed)
+        trainer = _tiny_trainer(few, seed=seed)
         trainer.epoch("fair")
         states.append({k: v.clone() for k, v in trainer.supernet.state_dict().items()})
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
     archs = _archs(3, seed=4)
-    fair = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, sampler="fair", seed=0,
-                                                              **TINY), archs)]
-    uniform = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", epochs=1, seed=0, **TINY), archs)]
+    kw = dict(epochs=1, seed=0, data_fraction=0.3, **TINY)
+    fair = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", sampler="fair", **kw), archs)]
+    uniform = [r.metrics for r in evaluate_many(OneShotEvaluator("nb201", "digits", sampler="uniform", **kw), archs)]
     assert fair != uniform
     with pytest.raises(ValueError, match="sampler"):
         OneShotEvaluator("nb201", "digits", sampler="fairest")
