@@ -3,6 +3,7 @@
     python benchmarks/oneshot_ranking.py --tag e12 [--supernet-epochs 12] [--bn-batches 4]
         [--supernet-seeds 0 1] [--supernet-channels 8] [--sampler uniform|fair]
         [--bn-mode recalibrate|batch] [--lr 0.1]
+    python benchmarks/oneshot_ranking.py --report-only   # rewrite the md from the runs CSV
 
 A supernet over NB201 (:class:`naspredict.oneshot.Supernet`) is trained with uniform
 single-path sampling (SPOS, Guo et al., ECCV 2020) or FairNAS's strictly fair sampling
