@@ -18,8 +18,9 @@ statistics as they were before the architecture step.
 **GDAS** (Dong & Yang, CVPR 2019), the collapse-resistant variant.  Each step draws, per edge,
 a Gumbel-softmax sample ``h = softmax((log_softmax(alpha) + g) / tau)`` (``g`` Gumbel(0, 1)
 noise from the search's own generator) and uses its straight-through hard form
-``one_hot(argmax h) - h.detach() + h``: the forward runs only the sampled op of each edge,
-the gradient reaches ``alpha`` through ``h``.  ``tau`` falls linearly from 10 to 0.1 over the
+``one_hot(argmax h) - h.detach() + h``: the forward runs only the sampled op of each edge
+and adds the other entries of ``h`` (zero in value) as scalars, as GDAS does, so every entry's
+gradient reaches ``alpha`` through ``h`` (:class:`~naspredict.oneshot.supernet.MixedOp`).  ``tau`` falls linearly from 10 to 0.1 over the
 epochs (the paper's setting).  The weights step uses the detached one-hot sample on a weight
 batch, then the architecture step a fresh sample on an architecture batch (NB201's GDAS
 loop).  Why GDAS and not DrNAS or DARTS-: on NAS-Bench-201 every DARTS seed collapses to the

@@ -9,9 +9,10 @@ supernet's ops are the stand-alone networks' modules), and wires each cell with
   ``sum_o w[e, o] * op_o(x)`` (DARTS's continuous relaxation, Liu et al., ICLR 2019, with
   ``w = softmax(alpha)``; a GDAS straight-through one-hot, Dong & Yang, CVPR 2019).  A row
   with a single non-zero entry (in value) runs only that op (``w[e, o] * op_o(x)``), so a
-  hard sample costs one op per edge; its gradient still reaches every entry of the row
-  through whatever produced it (the softmax under a straight-through estimator).  A row that
-  is all zeros outputs zeros without running any op.
+  hard sample costs one op per edge; when the row carries a gradient, the other entries (zero
+  in value) are added as scalars, GDAS's estimator, so every entry of the row gets a gradient
+  (reaching ``alpha`` through the softmax of a straight-through sample).  A row that is all
+  zeros outputs zeros without running any op.
 * ``forward(x, arch=a)``: the single path of ``a``: each edge the arch uses runs only its op;
   edges it does not use (darts) output zeros, i.e. contribute nothing to their node's sum.
   This equals ``forward(x, weights=arch_weights(a))`` exactly.
@@ -115,7 +116,18 @@ class MixedOp(nn.Module):
         if choice == NOTHING:
             return self.zero(x)
         y = self.ops[choice](x)
-        return y if w is None else w[choice] * y
+        if w is None:
+            return y
+        out = w[choice] * y
+        if w.requires_grad:
+            # GDAS's estimator (Dong & Yang, CVPR 2019): the ops not sampled still add their
+            # weights, zero in value, as scalars, so each of them receives the summed upstream
+            # gradient and the row's whole softmax learns from every sample, the sampled
+            # op's output scale and the others' alike.  Without these terms a sampled 'none'
+            # (output 0) never gets a gradient and short searches drift towards it (measured:
+            # benchmarks/results/oneshot_search.md).  The forward value is unchanged.
+            out = out + (w.sum() - w[choice])
+        return out
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor | None,
                 choices: Sequence[int | None]) -> torch.Tensor:
