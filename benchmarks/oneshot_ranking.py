@@ -256,7 +256,8 @@ def write_report(runs, args, refs: dict[str, float] | None = None) -> None:
         uni = runs.loc[sampler == "uniform", ["tau_val_vs_standalone_val", "tau_loss_vs_standalone_val"]].astype(float)
         lines += ["", f"`OneShotEvaluator`'s default is `sampler='fair'` (FairNAS), ranked by `val_loss`: by the negated "
                   f"validation loss the FairNAS rows reach tau {fair_loss.min():.3f} to {fair_loss.max():.3f}, the "
-                  f"uniform (SPOS) rows at most {np.nanmax(uni.to_numpy()):.3f} by either score."]
+                  f"uniform (SPOS) rows at most {np.nanmax(uni.to_numpy()):.3f} by either score. Its learning rate stays "
+                  f"NB201's 0.1 unless a `TrainConfig` says otherwise (see the `lr` column for what lower rates gave)."]
     for key, what in (("tau_val_vs_standalone_val", "one-shot validation accuracy"),
                       ("tau_loss_vs_standalone_val", "negated one-shot validation loss")):
         col = runs[key].astype(float) if key in runs else None
