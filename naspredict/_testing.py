@@ -53,3 +53,17 @@ def alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def complete_trials(db) -> int:
+    """Complete trials in the results store file ``db`` (0 while it does not exist yet or is
+    being created), read with plain sqlite3 so a test can watch another process's store."""
+    import sqlite3
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM trials WHERE state = 'complete'").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0

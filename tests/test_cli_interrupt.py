@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 from naspredict import data
+from naspredict._testing import complete_trials
 from naspredict.cli import main
 from naspredict.evaluators import as_evaluator
 from naspredict.search import make_strategy
@@ -26,21 +26,11 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.
 CLI = [sys.executable, "-m", "naspredict.cli"]
 
 
-def _finished(db: Path) -> int:
-    try:
-        con = sqlite3.connect(db, timeout=5)
-        n = con.execute("SELECT COUNT(*) FROM trials WHERE state = 'complete'").fetchone()[0]
-        con.close()
-        return n
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _interrupt(cmd, db, at):
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
-        while _finished(db) < at and time.time() < deadline and proc.poll() is None:
+        while complete_trials(db) < at and time.time() < deadline and proc.poll() is None:
             time.sleep(0.01)
         assert proc.poll() is None, f"the search ended before the interrupt: {proc.stderr.read()}"
         proc.send_signal(signal.SIGINT)

@@ -1,7 +1,6 @@
 """Results store, resumable runs (including a SIGKILL mid-run), export and the search CLI."""
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from naspredict import data
+from naspredict._testing import complete_trials
 from naspredict.evaluators import Result, TabularEvaluator, as_evaluator
 from naspredict.search import make_strategy
 from naspredict.store import ResultsStore
@@ -71,16 +71,6 @@ def test_resume_in_process(nb201, tmp_path):
     assert len({nb201.space.canonical(nb201.space.from_str(a)) for a in tr.frame["arch"]}) == 40
 
 
-def _count(db):
-    try:
-        con = sqlite3.connect(db, timeout=5)
-        n = con.execute("SELECT COUNT(*) FROM trials WHERE state = 'complete'").fetchone()[0]
-        con.close()
-        return n
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.parametrize("strategy,budget", [("random", 2000), ("evolution", 600)])
 def test_sigkill_then_resume(tmp_path, strategy, budget):
     """A real kill -9 of the CLI mid-run, then --resume: the stored run equals an uninterrupted
@@ -92,11 +82,11 @@ def test_sigkill_then_resume(tmp_path, strategy, budget):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     kill_after = int(np.random.default_rng().integers(30, 200))  # a random point of the run
-    while _count(db) < kill_after and time.time() < deadline and proc.poll() is None:
+    while complete_trials(db) < kill_after and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    stored = _count(db)
+    stored = complete_trials(db)
     assert kill_after <= stored < budget, f"kill should land mid-run (stored {stored})"
     out = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
