@@ -76,7 +76,14 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="naspredict", description="Predictor-driven neural architecture search.")
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="naspredict", description="Predictor-driven neural architecture search.",
+        epilog="exit codes: 0 success; 2 a usage or input error (the message names the problem and "
+               "the fix); 130 interrupted (Ctrl-C; a search prints its --resume line); 1 an "
+               "internal error (a bug: please report the traceback)")
+    p.add_argument("--version", action="version", version=f"naspredict {__version__}")
     p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                    help="torch intra-op threads for this process (and BLAS threads); naspredict's "
                         "models are small and extra threads slow them on busy machines (default 1; "

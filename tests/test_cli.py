@@ -58,3 +58,16 @@ def test_several_targets_need_a_direction_each(capsys, tmp_path):
     assert main([*base, "-t", "valid_perf,valid_perf", "-d", "max,max"]) == 2
     assert "names a metric twice" in capsys.readouterr().err
     assert not (tmp_path / "r.db").exists()  # refused before a store was created
+
+
+def test_version_is_the_installed_one_and_python_m_works():
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    import naspredict
+    assert naspredict.__version__ == version("naspredict")
+    out = subprocess.run([sys.executable, "-m", "naspredict", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"naspredict {naspredict.__version__}"
+    bad = subprocess.run([sys.executable, "-m", "naspredict", "no-such-command"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -1,0 +1,6 @@
+"""``python -m naspredict ...``: the ``naspredict`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
