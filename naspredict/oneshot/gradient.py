@@ -59,13 +59,14 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .._config import FieldsConfig
 from .supernet import SUPERNET_SPACES, Supernet
 
 __all__ = ["GradientConfig", "SearchResult", "gradient_search", "METHODS", "gumbel_hard"]
@@ -74,7 +75,7 @@ METHODS = ("darts", "gdas")
 
 
 @dataclass(frozen=True)
-class GradientConfig:
+class GradientConfig(FieldsConfig):
     """Optimisation settings of :func:`gradient_search` (defaults: see the module docstring).
 
     Parameters
@@ -123,16 +124,6 @@ class GradientConfig:
             raise ValueError(f"GradientConfig.grad_clip must be positive or None, got {self.grad_clip!r}")
         object.__setattr__(self, "a_betas", tuple(float(b) for b in self.a_betas))
 
-    def replace(self, **changes) -> "GradientConfig":
-        """A copy with ``changes``; ``TypeError`` naming the fields for an unknown one."""
-        names = {f.name for f in fields(self)}
-        bad = sorted(set(changes) - names)
-        if bad:
-            raise TypeError(f"unknown GradientConfig field(s) {bad}; fields are {sorted(names)}")
-        return GradientConfig(**{**asdict(self), **changes})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def w_lr_at(self, epoch: int) -> float:
         """The weights' learning rate during ``epoch`` (0-based): cosine over ``epochs``."""

@@ -486,16 +486,22 @@ def _file_stem(run_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", run_name).lstrip(".") or "run"
 
 
-def _check_store_path(text: str, resume: bool) -> Path:
-    """Refuse a ``--store`` that cannot be a store file, before anything is made."""
+def _file_path(flag: str, text: str, example: str) -> Path:
+    """``text`` as a file path, refused when it is a folder or a folder on its way is a file."""
     path = Path(text)
     if path.is_dir():
-        raise ValueError(f"--store {path} is a folder, not a file; pass a file path such as {path / 'runs.db'}")
+        raise ValueError(f"{flag} {path} is a folder, not a file; pass a file path such as {path / example}")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise ValueError(f"--store {path}: {parent} is a file, not a folder; pass a path in a folder")
+                raise ValueError(f"{flag} {path}: {parent} is a file, not a folder; pass a path in a folder")
             break
+    return path
+
+
+def _check_store_path(text: str, resume: bool) -> Path:
+    """Refuse a ``--store`` that cannot be a store file, before anything is made."""
+    path = _file_path("--store", text, "runs.db")
     if not path.parent.exists():
         raise ValueError(f"--store {path}: its folder {path.parent} does not exist; create it "
                          f"(mkdir -p {shlex.quote(str(path.parent))}) or pass another --store")
@@ -689,14 +695,7 @@ def _delete(args) -> int:
 
 
 def _export(args) -> int:
-    out = Path(args.output)
-    if out.is_dir():
-        raise ValueError(f"--output {out} is a folder; pass a file such as {out / 'run.csv'}")
-    for p in out.parents:
-        if p.exists():
-            if not p.is_dir():
-                raise ValueError(f"--output {out}: {p} is a file, not a folder; pass a path in a folder")
-            break
+    _file_path("--output", args.output, "run.csv")
     with _open_existing(args.store) as store:
         path = store.export(args.run, args.output)
     print(f"wrote {path}")

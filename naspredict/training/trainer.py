@@ -26,12 +26,14 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .._config import FieldsConfig
 
 __all__ = ["TrainConfig", "TrainingFailed", "TrainRun", "train", "lr_at", "CURVES"]
 
@@ -40,7 +42,7 @@ CURVES = ("train", "val", "train_loss", "val_loss")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(FieldsConfig):
     """How a network is trained.  The defaults follow NAS-Bench-201's protocol (Dong & Yang,
     2020): SGD with Nesterov momentum 0.9, lr 0.1 annealed to 0 by a cosine, weight decay
     5e-4, batch 256; only the epoch count differs (``epochs`` is the full fidelity here).
@@ -110,15 +112,6 @@ class TrainConfig:
             base = cls(optimizer="adam", lr=0.01, weight_decay=5e-4, epochs=200, nesterov=False)
         return base.replace(**changes) if changes else base
 
-    def replace(self, **changes) -> "TrainConfig":
-        names = {f.name for f in fields(self)}
-        bad = sorted(set(changes) - names)
-        if bad:
-            raise TypeError(f"unknown TrainConfig field(s) {bad}; fields are {sorted(names)}")
-        return TrainConfig(**{**asdict(self), **changes})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class TrainingFailed(RuntimeError):
