@@ -35,9 +35,15 @@ Choices of ours:
   ``min_points + 2`` complete results (``min_points`` = number of choices + 1, as BOHB).  The
   ``good_fraction`` best (at least ``min_points``) form ``l(x)``, the rest (at least
   ``min_points``) ``g(x)``; each choice uses the Aitchison-Aitken kernel (probability ``1 - b``
-  of the centre's option, ``b / (c - 1)`` for each other one) with the normal-reference
-  bandwidth ``b = 1.06 * std(codes) * n**(-1/(4+d))`` BOHB takes from statsmodels, clipped to
-  ``[min_bandwidth, (c - 1) / c]``.  ``n_samples`` draws from ``l`` with bandwidths widened by
+  of the centre's option, ``b / (c - 1)`` for each other one).  BOHB takes ``b`` from
+  statsmodels' normal-reference rule ``1.06 * std(codes) * n**(-1/(4+d))``; on NB201's
+  5-option edges that is above ``(c - 1) / c = 0.8`` for any n below about 10^4, where the
+  kernel is flat (measured: the density ratio is then the same for every cell, so the model
+  proposes uniformly).  We use ``b = (c - 1) / c * n**(-1/(4+d))`` instead: flat for one point,
+  narrowing at the normal-reference rate.  Fitted on the 12-epoch values of 200 random NB201
+  cells (good: the best 30, ``b = 0.57``; bad: 170, ``b = 0.48``), ``l/g`` ranks all 15,625
+  cells with Kendall tau 0.33 against their 12-epoch accuracy; with the statsmodels rule every
+  cell scores the same.  ``n_samples`` draws from ``l`` with bandwidths widened by
   ``bandwidth_factor`` are scored by ``l(x) / g(x)``, and the best fresh one is proposed; a
   ``random_fraction`` of proposals stays uniform.  We chose it over a naspredict predictor with
   EI because it is the published BOHB model, needs no fit (a density per proposal costs
@@ -350,10 +356,11 @@ class Hyperband(Strategy):
         return None
 
     def _bandwidths(self, x: np.ndarray) -> np.ndarray:
+        """Per-choice Aitchison-Aitken bandwidths ``(c - 1) / c * n**(-1 / (4 + d))`` (see the
+        module docstring), at least ``min_bandwidth``."""
         n, d = x.shape
         c = self._choice_sizes
-        bw = 1.06 * x.std(axis=0) * n ** (-1.0 / (4 + d))
-        return np.clip(bw, self.min_bandwidth, np.maximum((c - 1) / c, self.min_bandwidth))
+        return np.maximum((c - 1) / c * n ** (-1.0 / (4 + d)), self.min_bandwidth)
 
     def _log_density(self, cand: np.ndarray, centres: np.ndarray, bw: np.ndarray) -> np.ndarray:
         c = self._choice_sizes
