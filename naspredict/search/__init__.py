@@ -20,6 +20,7 @@ _STRATEGIES: dict[str, tuple[str, str, str]] = {
     "rl": ("rl", "ReinforceSearch", "REINFORCE LSTM controller (Zoph & Le, 2017)"),
     "enas": ("enas", "ENASSearch", "ENAS: controller rewarded by one-shot accuracy of a shared supernet (Pham et al., 2018)"),
     "mobo": ("mobo", "MultiObjectiveBO", "multi-objective BO: qNEHVI / qNParEGO (BoTorch)"),
+    "mf-bo": ("mfbo", "MultiFidelityBO", "multi-fidelity BO: mtgp surrogate, cost-aware augmented EI picks arch and fidelity"),
     "hyperband": ("hyperband", "Hyperband", "Hyperband over epoch levels (Li et al., JMLR 2018)"),
     "successive-halving": ("hyperband", "SuccessiveHalving", "successive halving over epoch levels (Jamieson & Talwalkar, 2016)"),
     "bohb": ("hyperband", "BOHB", "BOHB: Hyperband with TPE-style density proposals (Falkner et al., ICML 2018)"),

@@ -1,0 +1,270 @@
+"""Multi-fidelity Bayesian optimisation: pick the arch *and* the fidelity to run it at.
+
+The surrogate is the multi-fidelity GP :class:`~naspredict.predictors.mtgp.MultiTaskGPPredictor`
+fitted on every result so far, each at its own fidelity (short runs and full runs together).
+Each round scores every new ``(arch, level)`` pair by the *augmented expected improvement* of
+Huang, Allen, Notz & Miller ("Sequential kriging optimization using multiple-fidelity
+evaluations", Struct. Multidisc. Optim. 2006), a cost-aware rule:
+
+``AEI(x, l) = EI_m(x) * corr(f_l(x), f_m(x)) * (1 - sigma_eps / sqrt(s_l(x)^2 + sigma_eps^2)) * C_m / C_l``
+
+* ``EI_m(x)``: expected improvement of the *full-fidelity* value ``f_m(x)`` over the effective
+  incumbent ``u = max_x (mu_m(x) - c * s_m(x))`` over the observed archs (Huang et al.'s robust
+  incumbent, ``c = incumbent_std``; it exists before any full run is done);
+* ``corr``: the posterior correlation of the latent values at level ``l`` and at the full
+  level (1 at the full level): how much running ``l`` tells about the value that counts;
+* the third factor: how much a run at ``l`` still reduces the uncertainty there (small when the
+  posterior std ``s_l`` is already below the noise std ``sigma_eps``);
+* ``C_m / C_l``: the full level's cost over level ``l``'s (costs default to the epochs).
+
+So a cheap run wins while the arch is uncertain and cheap runs still say much about its full
+value; once an arch has its short run (that pair is done), only its full run is left, and it
+is *promoted* when its full-fidelity EI beats every cheap run's cost-weighted value.  A pair
+that is done or pending is never proposed.  Before ``n_initial`` results the strategy
+proposes random new archs at the lowest level.
+
+Other choices of ours: targets go through one monotone normal-score transform pooled over
+all levels (``target_transform="quantile"``; a level's offset is the GP mean's fidelity slope),
+as :mod:`naspredict.search.bo` does for one level; runs still pending join the fit as Kriging
+believer fantasies (their predicted means at their level), as in ``bo``; ``ask(k)`` picks
+``k`` pairs the same way, refitting after each fantasy.  Hyper-parameters are re-learned every
+``hyper_every`` rounds; in between the GP conditions on the new rows with the last
+hyper-parameters (``MultiTaskGPPredictor(warm_start=...)``), which keeps a round cheap.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..predictors.transforms import RankGauss
+from ..trials import FULL, Fidelity
+from .acquisition import log_expected_improvement
+from .base import Proposal, Strategy
+from .bo import enumerated_pool
+
+__all__ = ["MultiFidelityBO"]
+
+_TRANSFORMS = ("quantile", "none")
+
+
+class MultiFidelityBO(Strategy):
+    """Cost-aware multi-fidelity BO over ``Fidelity(epochs=e)`` levels.
+
+    Parameters
+    ----------
+    space, target, direction, seed : see :class:`~naspredict.search.base.Strategy`.
+    fidelities : the epoch levels, ascending (default ``(12, 200)``); the last is the full
+        level and is proposed as ``FULL``, the others as ``Fidelity(epochs=e)``.  Results told
+        at ``FULL`` count as the last level.
+    costs : cost of one run at each level (same length as ``fidelities``); ``None`` uses the
+        epochs.  Only the ratios matter.
+    predictor_params : extra parameters of the ``mtgp`` surrogate (``fidelity_bounds`` is set
+        to the levels' ends).
+    n_initial : random archs run at the lowest level before the first fit.
+    target_transform : ``"quantile"`` (normal scores pooled over the levels, default) or
+        ``"none"``.
+    incumbent_std : ``c`` in the effective incumbent ``max (mu_m - c s_m)``.
+    hyper_every : re-learn the GP hyper-parameters every this many rounds (``1``: every round).
+    warm_iter : Adam steps from the last hyper-parameters in the rounds between (``0``: only
+        condition on the new rows).
+    n_candidates : pool size when the space is not enumerated (random new archs plus
+        neighbours of the best archs).
+    max_enumerate : largest finite space scored exhaustively.
+
+    Raises
+    ------
+    ValueError
+        on fewer than two or unsorted levels, costs of another length or not positive, an
+        unknown ``target_transform``, or negative counts.
+    """
+
+    _transient = ("_pool",)
+
+    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
+                 fidelities: Sequence[int] = (12, 200), costs: Sequence[float] | None = None,
+                 predictor_params: dict | None = None, n_initial: int = 10,
+                 target_transform: str = "quantile", incumbent_std: float = 1.0,
+                 hyper_every: int = 5, warm_iter: int = 0, n_candidates: int = 2000,
+                 max_enumerate: int = 50_000):
+        super().__init__(space, target=target, direction=direction, seed=seed)
+        levels = [int(e) for e in fidelities]
+        if len(levels) < 2 or levels != sorted(set(levels)) or levels[0] < 1:
+            raise ValueError(f"fidelities must be at least two distinct ascending epoch counts "
+                             f"(the last is the full level), got {tuple(fidelities)!r}")
+        c = np.asarray(levels if costs is None else costs, dtype=float)
+        if c.shape != (len(levels),) or not np.isfinite(c).all() or (c <= 0).any():
+            raise ValueError(f"costs must give one positive cost per fidelity level {levels}, "
+                             f"got {costs!r}")
+        if target_transform not in _TRANSFORMS:
+            raise ValueError(f"target_transform must be one of {', '.join(_TRANSFORMS)}, "
+                             f"got {target_transform!r}")
+        if n_initial < 0 or hyper_every < 1 or warm_iter < 0 or n_candidates < 1:
+            raise ValueError("n_initial and warm_iter must be >= 0, hyper_every and n_candidates >= 1")
+        self.levels = levels
+        self.costs = [float(v) for v in c]
+        self.predictor_params = dict(predictor_params or {})
+        self.n_initial = int(n_initial)
+        self.target_transform = target_transform
+        self.incumbent_std = float(incumbent_std)
+        self.hyper_every = int(hyper_every)
+        self.warm_iter = int(warm_iter)
+        self.n_candidates = int(n_candidates)
+        self.max_enumerate = int(max_enumerate)
+        self.hypers_ = None
+        self._rounds = 0
+        self._pool = enumerated_pool(self.space, self.space.canonical, self.max_enumerate)
+        if self._pool is not None:
+            self._key_cache.update(zip(*self._pool))
+
+    # -- levels ---------------------------------------------------------------------------------
+    @property
+    def full_level(self) -> int:
+        """Epochs of the full level."""
+        return self.levels[-1]
+
+    def fidelity_of(self, level: int) -> Fidelity:
+        """The :class:`~naspredict.trials.Fidelity` a run at ``level`` epochs is proposed with."""
+        return FULL if level == self.full_level else Fidelity(epochs=int(level))
+
+    def level_of(self, fidelity: Fidelity) -> int | None:
+        """The level a fidelity belongs to (``None`` if it is none of them)."""
+        if fidelity.is_full:
+            return self.full_level
+        if fidelity.epochs is not None and fidelity.replace(epochs=None).is_full \
+                and fidelity.epochs in self.levels:
+            return int(fidelity.epochs)
+        return None
+
+    def _is_new(self, arch, level: int) -> bool:
+        if not self.is_new(arch, self.fidelity_of(level)):
+            return False
+        if level == self.full_level:  # a run told at Fidelity(epochs=full) is the same run
+            return self.is_new(arch, Fidelity(epochs=level))
+        return True
+
+    def observations(self) -> tuple[list, np.ndarray, np.ndarray]:
+        """Complete results at any level: ``(archs, levels (n,), signed values (n,))``."""
+        archs, lv, vals = [], [], []
+        for a, r in self.history:
+            level = self.level_of(r.fidelity)
+            v = self.signed(r) if level is not None else None
+            if v is not None:
+                archs.append(a)
+                lv.append(level)
+                vals.append(v[0])
+        return archs, np.asarray(lv, float), np.asarray(vals, float)
+
+    # -- surrogate ------------------------------------------------------------------------------
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        if self.target_transform == "none" or len(y) < 2:
+            return y.copy()
+        return RankGauss(y).forward(y)
+
+    def _fit(self, archs: list, z: np.ndarray, levels: np.ndarray, learn: bool):
+        from ..predictors.mtgp import MultiTaskGPPredictor
+        params = {"encoding": "features+onehot", **self.predictor_params,
+                  "fidelity_bounds": (self.levels[0], self.full_level)}
+        if not learn and self.hypers_ is not None:
+            params.update(warm_start=self.hypers_, n_iter=self.warm_iter)
+        model = MultiTaskGPPredictor(space=self.space, random_state=int(self.rng.integers(2**31 - 1)),
+                                     **params)
+        model.fit(archs, z, fidelity=levels)
+        if learn:
+            self.hypers_ = model.hyperparameters_
+        return model
+
+    def _candidates(self) -> list:
+        """Archs with at least one level not yet done or pending."""
+        if self._pool is not None:
+            return [a for a in self._pool[0] if any(self._is_new(a, lv) for lv in self.levels)]
+        out, keys = [], set()
+        archs, _, vals = self.observations()
+
+        def add(a):
+            k = self.key(a)
+            if k not in keys and any(self._is_new(a, lv) for lv in self.levels):
+                keys.add(k)
+                out.append(a)
+
+        for a in archs:  # every observed arch may still be promoted
+            add(a)
+        for i in np.argsort(-vals, kind="stable")[:10]:
+            for b in self.space.neighbours(archs[i]):
+                add(b)
+        for a in self.sample_new(max(self.n_candidates - len(out), 0)):
+            add(a)
+        return out
+
+    def acquisition(self, model, pool: list, observed: list) -> np.ndarray:
+        """``log AEI`` of every ``(arch, level)`` pair, shape ``(len(pool), n_levels)``
+        (``-inf`` for pairs done or pending); ``observed`` are the archs the effective
+        incumbent is taken over.  See the module docstring for the terms."""
+        top, n = self.full_level, len(pool)
+        pairs = {lv: model.fidelity_pair(pool, lv, top) for lv in self.levels}
+        mean_m, sd_m = pairs[top].mean_high, pairs[top].std_high
+        if observed:
+            ref = model.fidelity_pair(observed, top, top)
+            u = float(np.max(ref.mean_high - self.incumbent_std * ref.std_high))
+        else:
+            u = float(np.max(mean_m))
+        log_ei = log_expected_improvement(mean_m, sd_m, u)
+        out = np.full((n, len(self.levels)), -np.inf)
+        for j, lv in enumerate(self.levels):
+            p = pairs[lv]
+            corr = np.ones(n) if lv == top else p.corr
+            gain = 1.0 - p.noise_std / np.sqrt(p.std_low ** 2 + p.noise_std ** 2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                val = (log_ei + np.log(np.maximum(corr, 0.0)) + np.log(np.maximum(gain, 0.0))
+                       + np.log(self.costs[-1] / self.costs[j]))
+            new = np.fromiter((self._is_new(a, lv) for a in pool), bool, n)
+            out[:, j] = np.where(new & np.isfinite(val), val, -np.inf)
+        return out
+
+    # -- proposals ------------------------------------------------------------------------------
+    def _propose(self, n: int) -> list:
+        archs, levels, vals = self.observations()
+        if len(archs) < max(self.n_initial, 3):
+            lo = self.fidelity_of(self.levels[0])
+            return [Proposal(a, lo) for a in self.sample_new(n)
+                    if self._is_new(a, self.levels[0])]
+        z = self._transform(vals)
+        learn = self.hypers_ is None or self._rounds % self.hyper_every == 0
+        self._rounds += 1
+        model = self._fit(archs, z, levels, learn)
+        pool = self._candidates()
+        if not pool:
+            return []
+        fa, fl, fz = list(archs), list(levels), list(z)
+        busy = [p for p in self.pending() if self.level_of(p.fidelity) is not None]
+        if busy:  # asynchronous workers: pending runs enter as their predicted means
+            b_lv = np.array([self.level_of(p.fidelity) for p in busy], float)
+            fa += [p.arch for p in busy]
+            fl += list(b_lv)
+            fz += list(model.predict([p.arch for p in busy], fidelity=b_lv))
+            model = self._fit(fa, np.asarray(fz), np.asarray(fl), learn=False)
+        observed = list({self.key(a): a for a in archs}.values())
+        index = {self.key(a): i for i, a in enumerate(pool)}
+        out: list[Proposal] = []
+        acq = None
+        for j in range(n):
+            acq = self.acquisition(model, pool, observed)
+            for p in out:
+                acq[index[self.key(p.arch)], self.levels.index(self.level_of(p.fidelity))] = -np.inf
+            i, li = divmod(int(np.argmax(acq)), len(self.levels))
+            if not np.isfinite(acq[i, li]):
+                break
+            a, lv = pool[i], self.levels[li]
+            out.append(Proposal(a, self.fidelity_of(lv)))
+            if j + 1 < n:  # Kriging believer: the predicted mean becomes a fake observation
+                fa.append(a)
+                fl.append(float(lv))
+                fz.append(float(model.predict([a], fidelity=float(lv))[0]))
+                model = self._fit(fa, np.asarray(fz), np.asarray(fl), learn=False)
+        return out
+
+    def progress_text(self) -> str:
+        b = self.best()
+        spent = sum(r.cost for _, r in self.history if r.cost is not None)
+        head = "" if b is None else f"best {self.targets[0]}={b[1]:.4g} "
+        return f"{head}cost {spent:.0f}"
