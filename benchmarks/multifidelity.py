@@ -120,8 +120,10 @@ def optuna_run(seed: int, budget: float, *, pruner: bool) -> pd.DataFrame:
     low_fid, full_fid = ev.fidelities.levels
     kw = {"pruner": optuna.pruners.HyperbandPruner(min_resource=LOW, max_resource=FULL_EPOCHS,
                                                    reduction_factor=3)} if pruner else {}
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
-                                **kw)
+    # a fixed study name: HyperbandPruner assigns trials to brackets by hashing it with the
+    # trial number, so Optuna's default random name would make runs irreproducible
+    study = optuna.create_study(study_name=f"nb201-mf-seed{seed}", direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True), **kw)
     low: dict = {}
     full: dict = {}
     rows: list = []

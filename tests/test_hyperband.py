@@ -137,7 +137,7 @@ def test_the_model_sampler_proposes_better_first_rungs_than_uniform(ev):
         run(s, ev, Budget(cost_seconds=8 * 924), progress=False)
         later = [v for b in s.brackets_[2:] for v in b["values"][0].values() if v is not None]
         share[sampler] = np.mean(np.array(later) >= top10)
-    assert share["model"] > 1.5 * share["random"], share  # measured 0.179 vs 0.080 (seed 0)
+    assert share["model"] > 2 * share["random"], share  # measured 0.247 vs 0.080 (seed 0)
 
 
 def test_parameters_are_checked(ev):
