@@ -52,7 +52,7 @@ def test_contract_clone_params_seed(split):
 def test_bad_inputs(split):
     (a, y, c), (at, yt, ct) = split
     m = LearningCurveSRM(k=25)
-    with pytest.raises(ValueError, match="curves are required"):
+    with pytest.raises(ValueError, match="needs curves="):
         m.fit(a, y)
     with pytest.raises(ValueError, match="needs the first k=25"):
         m.fit(a, y, curves=c[:, :20])
@@ -65,7 +65,7 @@ def test_bad_inputs(split):
     with pytest.raises(NotFittedError):
         m.predict(at, curves=ct)
     m.fit(a, y, curves=c)
-    with pytest.raises(ValueError, match="curves are required"):
+    with pytest.raises(ValueError, match="needs curves="):
         m.predict(at)
     with pytest.raises(ValueError, match="must match"):
         m.predict(at, curves=ct[:10])

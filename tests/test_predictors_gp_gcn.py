@@ -93,11 +93,15 @@ def test_interval_coverage(name, split, fitted):
 def test_posterior_samples(name, split, fitted):
     _, _, test, _ = split
     m = fitted[name]
-    s1 = m.posterior_samples(test[:30], n=4, seed=1)
-    s2 = m.posterior_samples(test[:30], n=4, seed=1)
-    assert s1.shape == (4, 30) and np.isfinite(s1).all()
+    p1 = m.posterior(test[:30], n_samples=4, seed=1)
+    s1, s2 = p1.samples, m.posterior(test[:30], n_samples=4, seed=1).samples
+    assert p1.joint and s1.shape == (4, 30) and np.isfinite(s1).all()
     np.testing.assert_array_equal(s1, s2)
     assert not np.allclose(s1[0], s1[1])
+    mu, sd = m.predict(test[:30], return_std=True)
+    np.testing.assert_allclose(p1.mean, mu)
+    np.testing.assert_allclose(p1.std, sd)
+    assert m.posterior(test[:30]).samples is None
 
 
 def test_gp_cv_calibration_fixes_small_sample_coverage(split):

@@ -62,8 +62,12 @@ def test_ucb_and_thompson():
     np.testing.assert_allclose(draws.std(0), std, atol=0.1)
 
     class Joint:
-        def posterior_samples(self, archs, n, seed):
-            return np.full((n, len(archs)), 7.0)
+        joint_samples = True
+
+        def posterior(self, archs, n_samples, seed):
+            from naspredict.predictors import Posterior
+            m = np.zeros(len(archs))
+            return Posterior(m, m, np.full((n_samples, len(archs)), 7.0), True)
 
     assert (thompson_draws(Joint(), ["a", "b"], n=3, seed=0) == 7.0).all()
 

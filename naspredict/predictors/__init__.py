@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Predictor
+from .base import Posterior, Predictor
 from .io import load_predictor, read_header, save_predictor
 
 #: name -> (module, class, default parameters, one-line description)
@@ -51,6 +51,29 @@ def predictor_class(name: str) -> type[Predictor]:
     return getattr(import_module(f"{__name__}.{module}"), cls)
 
 
+def accepting(input_name: str) -> list[str]:
+    """Registry names whose class takes ``input_name`` (``"fidelity"``, ``"task"``, ``"curves"``
+    or ``"sample_weight"``) on fit, e.g. ``accepting("task")``."""
+    from .base import CONTEXT_INPUTS
+    if input_name not in (*CONTEXT_INPUTS, "sample_weight"):
+        raise ValueError(f"unknown input {input_name!r}; expected one of "
+                         f"{', '.join((*CONTEXT_INPUTS, 'sample_weight'))}")
+    out = []
+    for name in _REGISTRY:
+        try:
+            cls = predictor_class(name)
+        except ImportError:  # an optional dependency is missing: it takes nothing here
+            continue
+        if input_name == "sample_weight":
+            ok = getattr(cls, "accepts_sample_weight", False) is True
+        else:
+            declared = getattr(cls, "context_inputs", frozenset())
+            ok = isinstance(declared, frozenset) and input_name in declared
+        if ok:
+            out.append(name)
+    return out
+
+
 def make(name: str, **params) -> Predictor:
     """Build the predictor called ``name`` with ``params`` (passed to its constructor)."""
     cls = predictor_class(name)
@@ -59,5 +82,5 @@ def make(name: str, **params) -> Predictor:
     return cls(**defaults)
 
 
-__all__ = ["Predictor", "make", "names", "describe", "predictor_class", "save_predictor",
+__all__ = ["Predictor", "Posterior", "accepting", "make", "names", "describe", "predictor_class", "save_predictor",
            "load_predictor", "read_header"]

@@ -282,7 +282,7 @@ class GCNBLRPredictor(_GCNBase):
     at 100 training points; the warm start ranks better than retraining from scratch.
 
     ``predict(..., return_std=True)`` maps ``sqrt(1/beta + phi^T S phi)`` (the std of a new
-    observation) back to target units (see :class:`RankGauss`).  :meth:`posterior_samples`
+    observation) back to target units (see :class:`RankGauss`).  :meth:`posterior`
     draws joint samples of ``w^T phi``.
 
     Parameters
@@ -350,16 +350,11 @@ class GCNBLRPredictor(_GCNBase):
         var = ((Phi @ self.w_cov_) * Phi).sum(1).clamp_min(0) + 1.0 / self.beta_
         return self.scaler_.inverse(mean, var.sqrt().numpy())
 
-    def posterior_samples(self, archs, n: int = 1, seed: int | None = 0) -> np.ndarray:
+    def _joint_samples(self, archs, n: int, seed: int | None) -> np.ndarray:
         """Joint draws of the BLR mean function at ``archs``, shape ``(n, len(archs))``, in
-        target units.  Sampling the weights ``w ~ N(m, S)`` makes this linear in ``len(archs)``.
+        target units (for :meth:`posterior`).  Sampling the weights ``w ~ N(m, S)`` makes this
+        linear in ``len(archs)``.
         """
-        if not hasattr(self, "n_train_"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this GCNBLRPredictor is not fitted yet; call fit(archs, y) first")
-        archs = self._check_archs(archs)
-        if len(archs) == 0:
-            return np.zeros((n, 0))
         with torch.no_grad():
             Phi = self._forward_all(self._graphs(archs), self._basis)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))

@@ -52,7 +52,7 @@ class GPPredictor(Predictor):
 
     ``predict(archs, return_std=True)`` gives the std of a *new observation* (latent variance plus
     the learned noise variance), so 95% intervals are meant to cover held-out targets.
-    :meth:`posterior_samples` draws joint samples of the latent function (Thompson sampling).
+    :meth:`posterior` draws joint samples of the latent function (Thompson sampling).
     """
 
     supports_std = True
@@ -195,26 +195,17 @@ class GPPredictor(Predictor):
             return self.scaler_.inverse(torch.cat(means).numpy())
         return self.scaler_.inverse(torch.cat(means).numpy(), torch.cat(stds).numpy())
 
-    def posterior_samples(self, archs, n: int = 1, seed: int | None = 0,
-                          include_noise: bool = False) -> np.ndarray:
-        """Joint draws of the latent function at ``archs``, shape ``(n, len(archs))``.
+    def _joint_samples(self, archs, n: int, seed: int | None) -> np.ndarray:
+        """Joint draws of the latent function at ``archs``, shape ``(n, len(archs))``
+        (for :meth:`posterior`).
 
         Cost is cubic in ``len(archs)``: meant for candidate pools of up to a few thousand
-        cells (Thompson sampling, Kandasamy et al., 2018).  ``include_noise`` adds the
-        observation noise to each draw.
+        cells (Thompson sampling, Kandasamy et al., 2018).
         """
-        if not hasattr(self, "n_train_"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this GPPredictor is not fitted yet; call fit(archs, y) first")
-        archs = self._check_archs(archs)
-        if len(archs) == 0:
-            return np.zeros((n, 0))
         Xs = self._scaled(archs)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         with torch.no_grad():
             mean, cov = self._latent(Xs, full_cov=True)
-            if include_noise:
-                cov = cov + self.noise_ * torch.eye(len(Xs), dtype=cov.dtype)
             cov = cov * self.std_scale_ ** 2
             L = _cholesky(cov)
             z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)

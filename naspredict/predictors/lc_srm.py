@@ -14,8 +14,8 @@ This module is our own implementation written from the paper's description:
 
 - :class:`LearningCurveSRM` (registry name ``"lc-srm"``): one SRM for a fixed ``k``.
   ``fit(archs, y, curves=...)`` and ``predict(archs, curves=..., return_std=False)``: the partial
-  curves travel as an explicit keyword argument (the base ``predict`` has no extra arguments,
-  so this class overrides it, validates the curves and then runs the base checks).
+  curves are a declared, required context input of the predictor contract
+  (:mod:`naspredict.predictors.base`), checked on fit and predict alike.
   :meth:`LearningCurveSRM.should_stop` applies the paper's stopping rule at the fitted ``k``.
 - :class:`LearningCurveStopper`: several SRMs, one per checkpoint ``k`` (e.g. 10, 25, 50), so
   the rule can be applied at each checkpoint of a run.  By default its thresholds are set per
@@ -178,6 +178,8 @@ class LearningCurveSRM(Predictor):
 
     supports_std = True
     min_train = 8
+    context_inputs = frozenset({"curves"})
+    required_inputs = frozenset({"curves"})
 
     def __init__(self, space="nb201", k: int = 25, model: str = "svr",
                  features: str | None = "features", curve_features: str = "summary",
@@ -307,16 +309,9 @@ class LearningCurveSRM(Predictor):
         self.gamma_, self.C_ = float(best[0]), float(best[1])
 
     # -- fit / predict ---------------------------------------------------------------------
-    def fit(self, archs: Sequence[Any], y: Sequence[float], curves=None, **extra) -> "LearningCurveSRM":
-        """Fit on ``archs``, final accuracies ``y`` and ``curves`` (``(n, >= k)`` partial curves)."""
-        self._check_params()
-        n = len(archs) if hasattr(archs, "__len__") and not isinstance(archs, (str, bytes)) else None
-        if n is not None:
-            _check_curves(curves, n, int(self.k))
-        return super().fit(archs, y, curves=curves, **extra)
-
-    def _fit(self, archs, y, curves=None):
+    def _fit(self, archs, y, curves):
         from sklearn.preprocessing import StandardScaler
+        self._check_params()
         if self.target == "log-error" and np.max(y) >= self._ceiling:
             raise ValueError(f"target='log-error' with acc_scale={self.acc_scale} needs y below "
                              f"{self._ceiling:g}, got max {np.max(y):g}; pass acc_scale= (100 for "
@@ -357,25 +352,6 @@ class LearningCurveSRM(Predictor):
             if seen.any():
                 self.noise_var_ = float(np.mean((oob_sum[seen] / oob_cnt[seen] - zs[seen]) ** 2))
 
-    def predict(self, archs: Sequence[Any], return_std: bool = False, *, curves=None):
-        """Predicted final accuracy from ``curves`` (``(n, >= k)``); ``return_std`` adds the std.
-
-        ``curves`` is keyword-only so that ``predict(archs, True)`` keeps the base meaning.
-        """
-        if not isinstance(return_std, (bool, np.bool_, int)):
-            raise TypeError("return_std must be a bool; pass the partial curves as "
-                            "predict(archs, curves=...)")
-        if not hasattr(self, "n_train_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call "
-                                 f"fit(archs, y, curves=...) first")
-        n = len(archs) if hasattr(archs, "__len__") and not isinstance(archs, (str, bytes)) else None
-        if n is not None:
-            self.__dict__["_predict_curves"] = _check_curves(curves, n, int(self.k))
-        try:
-            return super().predict(archs, return_std=return_std)
-        finally:
-            self.__dict__.pop("_predict_curves", None)
-
     def _predict_z(self, archs: list, curves: np.ndarray, return_std: bool):
         """Mean (and std) of the standardised transformed target."""
         Xs = self.x_scaler_.transform(self._X(archs, curves))
@@ -390,11 +366,8 @@ class LearningCurveSRM(Predictor):
             per = np.stack([m.predict(Xs) for m in self.members_])
         return mean, np.sqrt(per.var(axis=0) + self.noise_var_)
 
-    def _predict(self, archs, return_std=False):
-        curves = self.__dict__.get("_predict_curves")
-        if curves is None:  # pragma: no cover - predict() always sets it
-            raise ValueError("curves are required: call predict(archs, curves=...)")
-        out = self._predict_z(archs, curves, return_std)
+    def _predict(self, archs, return_std=False, *, curves):
+        out = self._predict_z(archs, _check_curves(curves, len(archs), int(self.k)), return_std)
         if not return_std:
             return self._from_z(out * self.z_scale_ + self.z_mean_)
         zm, zs = out

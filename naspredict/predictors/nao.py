@@ -135,6 +135,8 @@ class NAOPredictor(Predictor):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(archs, y) first")
 
     # -- training -------------------------------------------------------------------------
+    accepts_sample_weight = True
+
     def _fit(self, archs, y, sample_weight=None):
         self._fit_nets(archs, y, sample_weight)
 

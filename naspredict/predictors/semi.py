@@ -9,7 +9,7 @@ predictor can be wrapped.
 Written for this package from the paper's description.  Choices of ours:
 
 * Pseudo-labelled points are down-weighted by ``pseudo_weight`` relative to labelled ones.
-  When the base's ``_fit`` takes ``sample_weight`` (NAO does) the weights are passed to it;
+  When the base declares ``accepts_sample_weight`` (NAO does) the weights are passed to it;
   otherwise weighting is by replication: each labelled point appears
   ``round(1 / pseudo_weight)`` times and each pseudo-labelled point once.
 * With ``n_pseudo`` set, a base with uncertainty contributes its ``n_pseudo`` most confident
@@ -19,8 +19,6 @@ Written for this package from the paper's description.  Choices of ours:
   labelled + pseudo-labelled data; ``rounds=0`` is the plain base predictor.
 """
 from __future__ import annotations
-
-import inspect
 
 import numpy as np
 from sklearn.base import clone
@@ -78,6 +76,9 @@ class SemiSupervisedPredictor(Predictor):
         except Exception:  # registry not importable: be conservative
             return None
 
+    #: ``fit(archs, y, pool=...)``: an explicit list of unlabelled archs.
+    fit_params = frozenset({"pool"})
+
     @property
     def supports_std(self) -> bool:  # type: ignore[override]
         b = self._base_for_flags()
@@ -119,7 +120,7 @@ class SemiSupervisedPredictor(Predictor):
             pool = self._check_archs(pool)
         self.pool_size_ = len(pool)
         base.fit(archs, y)
-        weighted = "sample_weight" in inspect.signature(base._fit).parameters
+        weighted = bool(base.accepts_sample_weight)
         for _ in range(int(self.rounds)):
             if not pool:
                 break
@@ -147,3 +148,11 @@ class SemiSupervisedPredictor(Predictor):
 
     def _predict(self, archs, return_std=False):
         return self.base_.predict(archs, return_std=return_std)
+
+    def _joint_samples(self, archs, n, seed):
+        return self.base_.posterior(archs, n_samples=n, seed=seed).samples
+
+    @property
+    def joint_samples(self) -> bool:  # type: ignore[override]
+        b = self._base_for_flags()
+        return bool(getattr(b, "joint_samples", False))

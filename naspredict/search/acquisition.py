@@ -11,7 +11,7 @@ Everything is vectorised over candidates and works in "higher is better" units.
   multiplies the std directly).
 * Thompson sampling (Thompson, 1933; for GPs and batches: Kandasamy et al., AISTATS 2018):
   draws of the objective at the candidates, joint when the model offers
-  ``posterior_samples(archs, n, seed)``, otherwise independent normals from the marginal
+  ``posterior(archs, n_samples=n, seed=seed)`` draws jointly, otherwise independent normals from the marginal
   mean and std.
 
 Stds are floored at ``min_std`` so a zero predictive std never divides by zero.
@@ -103,21 +103,21 @@ def thompson_independent(mean, std, n: int = 1, rng: np.random.Generator | int |
 
 
 def thompson_draws(model: Any, archs: Sequence[Any], n: int = 1, seed: int | None = 0,
-                   mean=None, std=None) -> np.ndarray:
+                   mean=None, std=None, **context) -> np.ndarray:
     """``n`` Thompson draws of ``model`` at ``archs``, shape ``(n, len(archs))``.
 
-    Joint draws from ``model.posterior_samples(archs, n, seed)`` when the model has that method
-    (e.g. the GP); otherwise independent normals from ``model.predict(archs, return_std=True)``
-    (``mean``/``std`` may be passed to skip that call).
+    Joint draws from ``model.posterior(archs, n_samples=n, seed=seed)`` when the model's
+    draws are joint (``model.joint_samples``, e.g. the GP); otherwise independent normals from
+    ``model.predict(archs, return_std=True)`` (``mean``/``std`` may be passed to skip that call).
+    ``context`` (e.g. ``fidelity=200``, ``task=...``) goes to the model.
     """
     if len(archs) == 0:
         return np.zeros((int(n), 0))
-    sampler = getattr(model, "posterior_samples", None)
-    if callable(sampler):
-        draws = np.asarray(sampler(archs, n=int(n), seed=seed), dtype=float)
-        return draws.reshape(int(n), len(archs))
+    if getattr(model, "joint_samples", False):
+        draws = model.posterior(archs, n_samples=int(n), seed=seed, **context).samples
+        return np.asarray(draws, dtype=float).reshape(int(n), len(archs))
     if mean is None or std is None:
-        mean, std = model.predict(archs, return_std=True)
+        mean, std = model.predict(archs, return_std=True, **context)
     return thompson_independent(mean, std, n, rng=seed)
 
 

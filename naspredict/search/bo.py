@@ -30,7 +30,8 @@ Choices of ours (the papers leave them open or differ):
   (Ginsbourger, Le Riche & Carraro, 2010: propose the acquisition's argmax, add its predicted
   mean as a fake observation, refit, repeat), or ``batch="ts"``: ``k`` Thompson draws
   (Kandasamy et al., AISTATS 2018), joint over the ``ts_pool`` candidates with the highest UCB
-  when the predictor offers ``posterior_samples``, independent per candidate otherwise.
+  when the predictor's posterior draws are joint (``joint_samples``), independent per
+  candidate otherwise.
   ``acquisition="ts"`` always proposes by Thompson draws.
 * **Asynchronous workers.**  Proposals still being evaluated when ``ask`` is called (the run
   loop keeps them as pending trials) join the fit as Kriging-believer fantasies (their
@@ -331,7 +332,7 @@ class BayesianOptimization(Strategy):
 
     def _thompson(self, n: int, model, pool: list, mean: np.ndarray, std: np.ndarray) -> list:
         sub = np.arange(len(pool))
-        if callable(getattr(model, "posterior_samples", None)) and len(pool) > self.ts_pool:
+        if getattr(model, "joint_samples", False) and len(pool) > self.ts_pool:
             ucb = upper_confidence_bound(mean, std, beta=max(self.beta, 2.0))
             sub = np.sort(np.argsort(-ucb, kind="stable")[: self.ts_pool])
         seed = int(self.rng.integers(2**31 - 1))
