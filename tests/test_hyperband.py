@@ -94,6 +94,19 @@ def test_nothing_runs_twice_and_asks_while_pending_open_new_brackets(ev):
     assert len(keys) == len(set(keys))
 
 
+def test_a_promotion_already_evaluated_by_hand_is_not_run_again(ev):
+    from naspredict.search.base import Proposal
+    s = _hb("successive-halving", ev, eta=3, n_configs=3)  # 3 at 12 epochs -> best 1 at 200
+    props = s.ask(3)
+    low = {s.key(p.arch): _value(ev, p.arch, LOW) for p in props}
+    best = next(p.arch for p in props if s.key(p.arch) == max(low, key=low.get))
+    s.tell(Proposal(best, FULL).trial(ev.evaluate(best, FULL)))  # told by hand, before its rung ends
+    s.tell([p.trial(ev.evaluate(p.arch, LOW)) for p in props])
+    b = s.brackets_[0]
+    assert b["done"] and b["values"][1] == {s.key(best): _value(ev, best, FULL)}
+    assert all(p.fidelity == LOW for p in s.ask(3))  # a new bracket, no second full run of best
+
+
 @pytest.mark.parametrize("name,kw", [("hyperband", {}), ("successive-halving", {"eta": 3, "n_configs": 6}),
                                      ("bohb", {"min_points": 2})])
 def test_check_strategy(ev, name, kw):
