@@ -17,6 +17,7 @@ from .io import load_predictor, read_header, save_predictor
 #: name -> (module, class, default parameters, one-line description)
 _REGISTRY: dict[str, tuple[str, str, dict, str]] = {
     "gp": ("gp", "GPPredictor", {}, "exact Gaussian process (gpytorch) on an encoding"),
+    "botorch-gp": ("mogp", "BoTorchGPPredictor", {}, "BoTorch SingleTaskGP, one or several batched outputs (mobo's surrogate)"),
     "mtgp": ("mtgp", "MultiTaskGPPredictor", {}, "multi-fidelity / multi-task exact GP: arch x fidelity x task product kernel"),
     "gcn-blr": ("gcn", "GCNBLRPredictor", {}, "GCN embedding + Bayesian linear regression (BOGCN-NAS, BONAS)"),
     "gcn": ("gcn", "GCNPredictor", {}, "plain GCN neural predictor (Wen et al., 2020)"),
