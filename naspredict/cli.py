@@ -7,6 +7,9 @@ the subcommand; the library calls it runs never change them (see :mod:`naspredic
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
 from typing import Sequence
 
@@ -31,8 +34,23 @@ def _cmd_spaces(args: argparse.Namespace) -> int:
         sp = get_space(name)
         size = f"{len(sp):,} (enumerable)" if sp.finite else _SPACE_SIZES.get(name, "large")
         rows.append({"space": name, "ops": len(sp.ops), "size": size, "doc": (type(sp).__doc__ or "").strip().splitlines()[0]})
-    print(pd.DataFrame(rows).to_string(index=False))
+    _print_table(pd.DataFrame(rows), args)
     return 0
+
+
+def _print_table(df: pd.DataFrame, args: argparse.Namespace, **options) -> None:
+    """``df`` as an aligned table, or as JSON records with ``--json``."""
+    if getattr(args, "json", False):
+        print(df.to_json(orient="records", indent=1))
+        return
+    with pd.option_context("display.width", 250, *[x for kv in options.items() for x in kv]):
+        print(df.to_string(index=False))
+
+
+def add_json_flag(p: argparse.ArgumentParser) -> None:
+    """The ``--json`` flag of the listing subcommands (records on stdout, nothing else)."""
+    p.add_argument("--json", action="store_true",
+                   help="print JSON records instead of a table (for scripts and jq)")
 
 
 def _cmd_benchmarks(args: argparse.Namespace) -> int:
@@ -46,8 +64,7 @@ def _cmd_benchmarks(args: argparse.Namespace) -> int:
                          "metrics": ", ".join(b.metric_names[:6]) + (" ..." if len(b.metric_names) > 6 else "")})
         except FileNotFoundError as err:
             rows.append({"benchmark": name, "space": "-", "rows": 0, "metrics": f"unavailable: {err}"})
-    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        print(pd.DataFrame(rows).to_string(index=False))
+    _print_table(pd.DataFrame(rows), args, **{"display.max_colwidth": 80})
     return 0
 
 
@@ -57,7 +74,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
     bench = data.load(args.benchmark)
     metric = args.metric or bench.metric_names[0]
     cols = [metric] + [c for c in (args.columns.split(",") if args.columns else []) if c != metric]
+    if args.top < 1:
+        raise ValueError(f"--top must be a positive number of rows, got {args.top}")
+    for c in cols[1:]:  # the ranking metric has its own message in Benchmark.top
+        if c not in bench.metric_names:
+            raise ValueError(f"{bench.name} has no column {c!r}; available: {', '.join(bench.metric_names)}")
     top = bench.top(metric, args.top)
+    if args.json:
+        out = top[["arch", *cols]].copy()
+        out["arch"] = [str(a) for a in out["arch"]]
+        print(out.to_json(orient="records", indent=1))
+        return 0
     with pd.option_context("display.max_colwidth", 120, "display.width", 250):
         print(f"{bench.name}: top {len(top)} of {len(bench):,} by {metric} "
               f"({'higher' if bench.higher_is_better[metric] else 'lower'} is better)")
@@ -88,14 +115,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch intra-op threads for this process (and BLAS threads); naspredict's "
                         "models are small and extra threads slow them on busy machines (default 1; "
                         "give it before the subcommand: naspredict --threads 2 search ...)")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder of the shared benchmark tables (naslib_zc/, nb201_curves/, "
+                        "nb201_12epoch/); default: $NASPREDICT_DATA_DIR, else ../shared/data beside "
+                        "the checkout or the working directory")
+    verbosity = p.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="count", default=0,
+                           help="more log output (-v info, -vv debug) from naspredict's logger")
+    verbosity.add_argument("-q", "--quiet", action="store_true",
+                           help="errors and results only: no progress bars, no info or warnings")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("spaces", help="list the search spaces and their sizes",
                        description="List the search spaces and their sizes.")
+    add_json_flag(s)
     s.set_defaults(func=_cmd_spaces)
 
     s = sub.add_parser("benchmarks", help="list the benchmark tables, row counts and metrics",
                        description="List the benchmark tables, their row counts and metrics.")
+    add_json_flag(s)
     s.set_defaults(func=_cmd_benchmarks)
 
     s = sub.add_parser("show", help="best architectures of a benchmark table",
@@ -104,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metric", "-m", help="metric to rank by (default: the first column)")
     s.add_argument("--top", "-k", type=int, default=10, help="how many rows (default 10)")
     s.add_argument("--columns", help="extra metric columns to print, comma-separated")
+    add_json_flag(s)
     s.set_defaults(func=_cmd_show)
 
     _add_later_commands(sub)
@@ -126,15 +165,42 @@ def _add_later_commands(sub) -> None:
     oneshot_cli.register(sub)
 
 
+def _configure_output(args: argparse.Namespace) -> None:
+    """The command's logging level (the ``naspredict`` logger only) and progress bars."""
+    level = logging.ERROR if args.quiet else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    log = logging.getLogger("naspredict")
+    log.setLevel(level)
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("naspredict: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+    if args.quiet:
+        import warnings
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm >= 4.66 reads its defaults from TQDM_* variables
+        warnings.simplefilter("ignore")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_output(args)
+    if args.data_dir is not None:
+        from .data import set_data_dir
+        try:
+            set_data_dir(args.data_dir)
+        except NotADirectoryError as err:
+            print(f"naspredict: error: --data-dir: {err}", file=sys.stderr)
+            return 2
     from .torch_utils import set_threads
 
     # the process's thread policy, set once here (library calls never change it)
     set_threads(args.threads, import_torch=args.command in _MODEL_COMMANDS)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (`naspredict runs | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"naspredict {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -64,6 +64,18 @@ def load(name: str, path: str | Path | None = None) -> Benchmark:
     return _CACHE[name]
 
 
-__all__ = ["Benchmark", "load", "available", "read_results", "write_results", "load_naslib_zc",
+def set_data_dir(path: str | Path | None) -> None:
+    """Read the shared tables from ``path`` from now on (``None``: the default lookup).
+
+    Same as ``naspredict --data-dir PATH`` or ``NASPREDICT_DATA_DIR=PATH``; see
+    :func:`naspredict.data.paths.data_dir_candidates` for where the folder is looked for
+    otherwise.  Clears this process's table cache.
+    """
+    from . import paths
+    paths.set_data_dir(path)
+    _CACHE.clear()
+
+
+__all__ = ["Benchmark", "load", "available", "set_data_dir", "read_results", "write_results", "load_naslib_zc",
            "load_nb201_curves", "load_nb201_12epoch", "load_nb201_analog", "load_nbgraph",
            "NBGRAPH_DATASETS"]
