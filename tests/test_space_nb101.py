@@ -234,3 +234,23 @@ def test_to_dag_is_the_cell_as_given():
 def test_validate_rejects_foreign_objects():
     with pytest.raises(ValueError, match="expected an NB101Arch"):
         SPACE.to_str("0101")
+
+
+def test_canonical_keys_are_nasbench_hashes():
+    """The key is NAS-Bench-101's own hash string (the API's first cell of nasbench_only108, hash
+    00005c142e6f48ac74fdcf73e3439874), for the cell as given and for an isomorphic relabelling, so hash-keyed NB101 data joins on it."""
+    from naspredict.spaces.nb101 import NB101Arch, NB101Space
+    sp = NB101Space()
+    m = [[0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 1, 0],
+         [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7]
+    ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu",
+           "conv1x1-bn-relu", "output"]
+    assert sp.canonical(NB101Arch(m, ops)) == "00005c142e6f48ac74fdcf73e3439874"
+    # swap the two parallel branches' roles (nodes 3 and 4 both feed node 5): same cell
+    perm = [0, 1, 2, 4, 3, 5, 6]
+    arr = np.array(m)[np.ix_(perm, perm)]
+    swapped = NB101Arch(arr.tolist(), [ops[i] for i in perm])
+    assert np.triu(arr, 1).sum() == arr.sum()  # still topologically ordered
+    assert sp.canonical(swapped) == "00005c142e6f48ac74fdcf73e3439874"
+    other = NB101Arch(m, ops[:2] + ["conv1x1-bn-relu"] + ops[3:])
+    assert sp.canonical(other) != "00005c142e6f48ac74fdcf73e3439874"

@@ -25,6 +25,7 @@ a`` for 7-node cells, ``to_choices(from_choices(v)) == v`` for every valid vecto
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -118,6 +119,41 @@ def _check(matrix: tuple[tuple[int, ...], ...], ops: tuple[str, ...]) -> None:
     if n_edges > MAX_EDGES:
         raise ValueError(f"an NB101 cell has at most {MAX_EDGES} edges (counted after pruning "
                          f"dangling nodes), got {n_edges}")
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def nasbench_hash(arch: NB101Arch) -> str:
+    """The string NAS-Bench-101 keys a cell by (its ``ModelSpec.hash_spec``), for a pruned cell.
+
+    The same iterated-neighbourhood MD5 as the nasbench API (Ying et al., ICML 2019), written
+    out here so the strings match it exactly: nodes are labelled -1 (input), -2 (output) or
+    their op's index in :data:`OPS` (the API's canonical op order); each node starts from the
+    MD5 of the Python text of ``(out_degree, in_degree, label)``; for as many rounds as there are
+    nodes, a node's hash becomes the MD5 of its in-neighbours' hashes sorted and concatenated,
+    ``|``, its out-neighbours' likewise, ``|``, its own; the key is the MD5 of the Python text of
+    the sorted list of final hashes.  Prune first (:meth:`NB101Space.pruned`), as the API does:
+    :meth:`NB101Space.canonical` does both.
+
+    >>> nasbench_hash(NB101Space().make([[0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0],
+    ...     [0, 0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 1, 0],
+    ...     [0, 0, 0, 0, 0, 0, 1], [0] * 7], ["input", "conv3x3-bn-relu", "maxpool3x3",
+    ...     "conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]))
+    '00005c142e6f48ac74fdcf73e3439874'
+    """
+    m = arch.array().astype(int)
+    n = len(arch.ops)
+    labels = [-1] + [OPS.index(op) for op in arch.ops[1:-1]] + [-2]
+    ins, outs = m.sum(0).tolist(), m.sum(1).tolist()
+    h = [_md5(str((outs[v], ins[v], labels[v]))) for v in range(n)]
+    preds = [[u for u in range(n) if m[u, v]] for v in range(n)]
+    succs = [[w for w in range(n) if m[v, w]] for v in range(n)]
+    for _ in range(n):
+        h = [_md5("".join(sorted(h[u] for u in preds[v])) + "|"
+                  + "".join(sorted(h[w] for w in succs[v])) + "|" + h[v]) for v in range(n)]
+    return _md5(str(sorted(h)))
 
 
 def to_nb101_string(arch: NB101Arch) -> str:
@@ -293,6 +329,11 @@ class NB101Space(SearchSpace):
         return out
 
     # structure
+    def canonical(self, arch: NB101Arch) -> str:
+        """NAS-Bench-101's own hash of the cell (:func:`nasbench_hash`), so keys join with
+        hash-keyed NB101 data; isomorphic cells share it."""
+        return nasbench_hash(self.pruned(self.validate(arch)))
+
     def to_dag(self, arch: NB101Arch) -> LabelledDAG:
         """The cell itself: its adjacency and node labels, as given (not pruned)."""
         arch = self.validate(arch)
