@@ -94,6 +94,21 @@ def test_nothing_runs_twice_and_asks_while_pending_open_new_brackets(ev):
     assert len(keys) == len(set(keys))
 
 
+def test_four_simulated_workers_promote_the_same_way(ev):
+    from naspredict.executors import SimulatedExecutor
+    s = _hb("bohb", ev, seed=4, eta=9, n_configs=27, brackets=1)
+    open_counts = []
+    trace = run(s, ev, Budget(cost_seconds=6000), executor=SimulatedExecutor(4), progress=False,
+                callbacks=[lambda t: open_counts.append(sum(not b["done"] for b in s.brackets_))])
+    keys = list(zip(trace.frame["arch"], trace.frame["fidelity"]))
+    assert len(keys) == len(set(keys))
+    assert max(open_counts) >= 2  # a bracket opened while another waited for its rung's results
+    for b in s.brackets_:
+        if b["done"]:
+            low = b["values"][0]
+            assert set(b["values"][1]) == set(sorted(low, key=low.get, reverse=True)[:3])
+
+
 def test_a_promotion_already_evaluated_by_hand_is_not_run_again(ev):
     from naspredict.search.base import Proposal
     s = _hb("successive-halving", ev, eta=3, n_configs=3)  # 3 at 12 epochs -> best 1 at 200
