@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..plotting import plt, save_figure
+from matplotlib import colormaps
+
+from ..plotting import finish, new_figure
 
 __all__ = ["plot_op_probabilities"]
 
@@ -28,7 +30,7 @@ def plot_op_probabilities(history: pd.DataFrame, path: str | Path | None = None,
 
     Returns
     -------
-    The matplotlib ``Figure`` (closed when ``path`` was given).
+    The matplotlib ``Figure`` (not managed by pyplot; also written to ``path`` when given).
 
     Raises
     ------
@@ -50,9 +52,9 @@ def plot_op_probabilities(history: pd.DataFrame, path: str | Path | None = None,
     per_kind = max(len(h[h["kind"] == k]["edge"].unique()) for k in kinds)
     ncols = columns or (per_kind if per_kind <= 6 else 7)
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.0 * nrows + 0.6),
-                             sharex=True, sharey=True, squeeze=False)
-    cmap = plt.get_cmap("tab10")
+    fig, axes = new_figure((2.4 * ncols, 2.0 * nrows + 0.6), nrows, ncols,
+                           sharex=True, sharey=True, squeeze=False)
+    cmap = colormaps["tab10"]
     lines = {}
     for ax, (kind, edge) in zip(axes.flat, panels):
         sub = h[(h["kind"] == kind) & (h["edge"] == edge)]
@@ -76,6 +78,4 @@ def plot_op_probabilities(history: pd.DataFrame, path: str | Path | None = None,
     fig.suptitle(title)
     fig.legend(list(lines.values()), list(lines), loc="upper center", ncol=min(len(ops), 8),
                bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return finish(fig, path)

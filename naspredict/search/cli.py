@@ -453,16 +453,17 @@ def _run_search(args, session: _Session) -> int:
             print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
             print(f"  arch {space.to_str(best[0])}")
         opt = bench.top(targets[0], 1)[targets[0]].iloc[0] if bench is not None else None
-        files.append(plot_best_so_far({strategy_name: [trace]}, out / f"{stem}_best_so_far.png", optimum=opt,
-                                      title=f"{source}: {targets[0]}"))
+        files.append(out / f"{stem}_best_so_far.png")
+        plot_best_so_far({strategy_name: [trace]}, files[-1], optimum=opt, title=f"{source}: {targets[0]}")
     elif bench is None:
         from .pareto import pareto_front
         found = trace.frame[targets].to_numpy(float)
         found = found[np.isfinite(found).all(1)]
         signs = np.array([1.0 if d == "max" else -1.0 for d in strategy.directions])
         print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs of {len(found)} trained")
-        files.append(plot_pareto(found, out / f"{stem}_pareto.png", targets, strategy.directions, None,
-                                 title=f"{source}: {strategy_name}, {len(found)} evaluations"))
+        files.append(out / f"{stem}_pareto.png")
+        plot_pareto(found, files[-1], targets, strategy.directions, None,
+                    title=f"{source}: {strategy_name}, {len(found)} evaluations")
     else:
         from .pareto import hypervolume, pareto_front
         found = trace.frame[targets].to_numpy(float)
@@ -474,8 +475,9 @@ def _run_search(args, session: _Session) -> int:
         hv_true = hypervolume((table * signs)[pareto_front(table * signs)], ref)
         print(f"{run_name}: {int(pareto_front(found * signs).sum())} Pareto archs, hypervolume "
               f"{hv / hv_true:.3f} of the table's (reference point: the table's medians)")
-        files.append(plot_pareto(found, out / f"{stem}_pareto.png", targets, strategy.directions, table,
-                                 title=f"{bench.name}: {strategy_name}, {len(found)} evaluations"))
+        files.append(out / f"{stem}_pareto.png")
+        plot_pareto(found, files[-1], targets, strategy.directions, table,
+                    title=f"{bench.name}: {strategy_name}, {len(found)} evaluations")
     print(f"store: {session.store_path} (run {run_name!r}); plots: {', '.join(str(f) for f in files) or 'none'}")
     return 0
 
