@@ -37,8 +37,13 @@ def run_seed(seed: int, params: dict, max_epochs: float, verbose: bool = False) 
         spent += r.cost
         if p.fidelity.is_full:
             n_full += 1
-            if verbose:
-                print(f"  seed {seed} full #{n_full} at {spent:.0f}: {r.metrics['test_accuracy']:.3f}")
+            if verbose:  # the promoted arch's short-run value and its rank among the short runs
+                k = s.key(p.arch)
+                lows = [(s.key(a), v) for a, lv, v in zip(*s.observations()) if lv < s.full_level]
+                mine = [v for kk, v in lows if kk == k]
+                rank = (1 + sum(v > mine[0] for _, v in lows)) if mine else None
+                print(f"  seed {seed} full #{n_full} at {spent:.0f}: {r.metrics['test_accuracy']:.3f} "
+                      f"(12-epoch {mine[0] if mine else None}, rank {rank} of {len(lows)})")
             if r.metrics["test_accuracy"] >= OPTIMUM - 1e-9:
                 found = spent
                 break

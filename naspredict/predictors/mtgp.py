@@ -11,12 +11,14 @@ Fidelity and task enter as input columns with their own kernels, the way BoTorch
 * ``s``: the fidelity as the log of the epochs, normalised to ``[0, 1]`` between the lowest
   and highest level (``fidelity_bounds``, default: those seen in ``fit``); ``k_fid`` is an RBF
   kernel on ``s``, as in the product kernels of multi-fidelity GP bandits (Kandasamy et al.,
-  "Multi-fidelity Bayesian optimisation with continuous approximations", ICML 2017).  The
-  mean is ``c + b * s``, so a level's offset (12-epoch accuracies sit below 200-epoch ones) is
-  learned rather than forced into the kernel.
+  "Multi-fidelity Bayesian optimisation with continuous approximations", ICML 2017), times a
+  learned log-linear amplitude ``exp(c (s + s'))`` (ours: lets the levels differ in spread).
+  The mean is ``m + b * s``, so a level's offset (12-epoch accuracies sit below 200-epoch
+  ones) is learned rather than forced into the kernel.
 * ``t``: the task (data set) label; ``k_task`` is a low-rank-plus-diagonal coregionalisation
   matrix ``B = W W^T + diag(v)`` (gpytorch ``IndexKernel``; Bonilla, Chai & Williams,
-  "Multi-task Gaussian process prediction", NeurIPS 2007).  Targets are standardised per task.
+  "Multi-task Gaussian process prediction", NeurIPS 2007).  Targets are standardised (or
+  rank-transformed) per task.
 
 Hyper-parameters are fitted by Adam on the exact marginal likelihood (as in ``gp``), on a
 random subset of at most ``max_hyper_points`` rows; the posterior then conditions on all rows.
@@ -30,23 +32,25 @@ import numpy as np
 import torch
 
 from ..encodings import make_encoding
-from .base import Predictor, Standardizer
+from .base import Predictor
 from .gp import _KERNELS, _cholesky, _ExactGP
+from .transforms import target_scaler
 
 __all__ = ["MultiTaskGPPredictor", "FidelityPair"]
 
 
 @dataclass(frozen=True)
 class FidelityPair:
-    """Latent posterior of each arch at two fidelities (target units).
+    """Latent posterior of each arch at two fidelities, in the model's units (the targets
+    after ``target_transform`` and per-task scaling: where the noise is one number; any
+    ranking or expected improvement computed from them is that of the transformed targets).
 
     Attributes
     ----------
     mean_low, std_low : ``(n,)`` latent mean and std at the lower fidelity.
     mean_high, std_high : ``(n,)`` latent mean and std at the higher fidelity.
     corr : ``(n,)`` posterior correlation of the two latent values of each arch.
-    noise_std : the observation-noise std (target units; of the first task when there are
-        several).
+    noise_std : the observation-noise std.
     """
 
     mean_low: np.ndarray
@@ -73,6 +77,30 @@ class _FidelityMean(gpytorch.means.Mean):
         return out
 
 
+class _FidelityKernel(gpytorch.kernels.Kernel):
+    """``k(s, s') = exp(c (s + s')) * exp(-(s - s')^2 / (2 l^2))`` on the fidelity column.
+
+    An RBF kernel times a log-linear amplitude ``exp(c s)``: the levels may differ in spread
+    (the full-schedule accuracies of good cells vary less than their short-run ones) while
+    their correlation is still the RBF's.  ``c = 0`` is the plain RBF.
+    """
+
+    has_lengthscale = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.register_parameter("amp_slope", torch.nn.Parameter(torch.zeros(1)))
+
+    def forward(self, x1, x2, diag: bool = False, **params):
+        s1, s2 = x1[..., 0], x2[..., 0]
+        ls = self.lengthscale.reshape(())
+        if diag:
+            return torch.exp(self.amp_slope * (s1 + s2) - 0.5 * ((s1 - s2) / ls) ** 2)
+        d = s1.unsqueeze(-1) - s2.unsqueeze(-2)
+        amp = self.amp_slope * (s1.unsqueeze(-1) + s2.unsqueeze(-2))
+        return torch.exp(amp - 0.5 * (d / ls) ** 2)
+
+
 class MultiTaskGPPredictor(Predictor):
     """Exact GP over (architecture, fidelity, task).
 
@@ -95,6 +123,13 @@ class MultiTaskGPPredictor(Predictor):
     max_hyper_points : hyper-parameters are learned on a random subset of at most this many
         rows (``None``: all); the posterior conditions on every row.
     batch_size : test points per block in :meth:`predict`.
+    target_transform : ``"rank"`` (default: normal scores of the ranks,
+        :class:`~naspredict.predictors.transforms.RankGauss`, which tames the heavy low tail
+        of accuracy tables such as NB201's dead cells at 10 %) or ``"standard"`` (centre and
+        scale), per task over all fidelities of that task; predictions are mapped back to
+        target units.  Measured (``tests/test_mtgp.py``'s setting: 150 NB201 cells at 12
+        epochs, 30 of them also at 200, predicting the other 120 at 200): Kendall tau 0.765
+        with ``"rank"``, 0.613 with ``"standard"``, 0.660 for the cells' own 12-epoch values.
     warm_start : hyper-parameters to start from: the ``hyperparameters_`` of an earlier fit
         with the same encoding, kernel, inputs and tasks (``None``: the defaults above).  With
         ``n_iter=0`` the model only conditions on the new rows (cheap refits in a search).
@@ -115,8 +150,8 @@ class MultiTaskGPPredictor(Predictor):
     ------
     ValueError
         on an unknown kernel, a ``fidelity_bounds`` that is not ``0 < low < high``, a
-        ``fidelity_corr`` outside ``(0, 1)``, ``task_rank < 1``, or a task label in predict
-        that ``fit`` never saw.
+        ``fidelity_corr`` outside ``(0, 1)``, ``task_rank < 1``, an unknown
+        ``target_transform``, or a task label in predict that ``fit`` never saw.
     """
 
     supports_std = True
@@ -127,7 +162,8 @@ class MultiTaskGPPredictor(Predictor):
                  ard: bool = True, fidelity_bounds: tuple[float, float] | None = None,
                  fidelity_corr: float = 0.8, task_rank: int = 1, n_iter: int = 100,
                  lr: float = 0.1, min_noise: float = 1e-4, max_hyper_points: int | None = 300,
-                 batch_size: int = 4096, warm_start: dict | None = None,
+                 batch_size: int = 4096, target_transform: str = "rank",
+                 warm_start: dict | None = None,
                  random_state: int | None = 0):
         super().__init__(space, random_state)
         self.encoding = encoding
@@ -141,6 +177,7 @@ class MultiTaskGPPredictor(Predictor):
         self.min_noise = min_noise
         self.max_hyper_points = max_hyper_points
         self.batch_size = batch_size
+        self.target_transform = target_transform
         self.warm_start = warm_start
 
     # -- inputs ---------------------------------------------------------------------------------
@@ -195,17 +232,14 @@ class MultiTaskGPPredictor(Predictor):
             self.log_lo_ = float(np.log(lo))
             self.log_span_ = float(np.log(hi / lo)) if hi > lo else 1.0
         # per-task standardisation (one scaler when there is no task)
-        if task is not None:
-            self.task_ids_ = {t: i for i, t in enumerate(dict.fromkeys(task.tolist()))}
-            tid = self._task_index(task)
-            self.scalers_ = [Standardizer(y[tid == j]) for j in range(len(self.task_ids_))]
-            t = np.empty(len(y))
-            for j, sc in enumerate(self.scalers_):
-                t[tid == j] = sc.forward(y[tid == j])
-        else:
-            self.task_ids_ = {}
-            self.scalers_ = [Standardizer(y)]
-            t = self.scalers_[0].forward(y)
+        self.task_ids_ = ({t: i for i, t in enumerate(dict.fromkeys(task.tolist()))}
+                          if task is not None else {})
+        tid = self._task_index(task) if task is not None else np.zeros(len(y), np.int64)
+        self.scalers_ = [target_scaler(self.target_transform, y[tid == j])
+                         for j in range(max(len(self.task_ids_), 1))]
+        t = np.empty(len(y))
+        for j, sc in enumerate(self.scalers_):
+            t[tid == j] = sc.forward(y[tid == j])
         Xall = self._inputs(archs, fidelity, task)
         t = torch.from_numpy(t)
 
@@ -215,7 +249,7 @@ class MultiTaskGPPredictor(Predictor):
         k_arch.lengthscale = np.sqrt(d) / 2 if self.ard else 1.0
         covar = k_arch
         if self.fid_col_ is not None:
-            k_fid = gpytorch.kernels.RBFKernel(active_dims=(self.fid_col_,))
+            k_fid = _FidelityKernel(active_dims=(self.fid_col_,))
             # exp(-1 / (2 l^2)) = fidelity_corr between s = 0 and s = 1
             k_fid.lengthscale = float(np.sqrt(-0.5 / np.log(float(self.fidelity_corr))))
             covar = covar * k_fid
@@ -281,18 +315,21 @@ class MultiTaskGPPredictor(Predictor):
         var = self.covar_(Xs, diag=True) - (V * V).sum(0)
         return mean, var.clamp_min(1e-12)
 
-    def _scale_of(self, task) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row (mean, scale) of the target standardisation."""
-        if task is None:
-            sc = self.scalers_[0]
-            return np.array([sc.mean]), np.array([sc.scale])
-        tid = self._task_index(task)
-        return (np.array([self.scalers_[j].mean for j in tid]),
-                np.array([self.scalers_[j].scale for j in tid]))
+    def _to_target(self, z: np.ndarray, sd: np.ndarray | None, task):
+        """Model units -> target units, row by row through each task's scaler."""
+        tid = self._task_index(task) if task is not None else np.zeros(len(z), np.int64)
+        mean = np.empty_like(z)
+        std = None if sd is None else np.empty_like(z)
+        for j in np.unique(tid):
+            rows = tid == j
+            if sd is None:
+                mean[rows] = self.scalers_[j].inverse(z[rows])
+            else:
+                mean[rows], std[rows] = self.scalers_[j].inverse(z[rows], sd[rows])
+        return mean if sd is None else (mean, std)
 
     def _predict(self, archs, return_std=False, fidelity=None, task=None):
         Xs = self._inputs(archs, fidelity, task)
-        loc, scale = self._scale_of(task)
         means, stds = [], []
         with torch.no_grad():
             for s in range(0, len(Xs), self.batch_size):
@@ -300,23 +337,24 @@ class MultiTaskGPPredictor(Predictor):
                 means.append(m)
                 if return_std:
                     stds.append(torch.sqrt(v + self.noise_))
-        mean = torch.cat(means).numpy() * scale + loc
-        if not return_std:
-            return mean
-        return mean, torch.cat(stds).numpy() * scale
+        mean = torch.cat(means).numpy()
+        return self._to_target(mean, torch.cat(stds).numpy() if return_std else None, task)
 
     def _joint_samples(self, archs, n: int, seed: int | None, fidelity=None, task=None) -> np.ndarray:
         """Joint draws of the latent function at ``archs`` (and their fidelity / task), shape
         ``(n, len(archs))``; cubic in ``len(archs)``."""
         Xs = self._inputs(archs, fidelity, task)
-        loc, scale = self._scale_of(task)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         with torch.no_grad():
             mean, cov = self._latent(Xs, full_cov=True)
             L = _cholesky(cov)
             z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)
             draws = (mean.unsqueeze(1) + L @ z).T.numpy()
-        return draws * scale + loc
+        tid = self._task_index(task) if task is not None else np.zeros(len(archs), np.int64)
+        out = np.empty_like(draws)
+        for j in np.unique(tid):
+            out[:, tid == j] = self.scalers_[j].inverse(draws[:, tid == j])
+        return out
 
     def fidelity_pair(self, archs, low: float, high: float, *, task=None) -> FidelityPair:
         """Latent posterior of each arch at fidelities ``low`` and ``high`` and their correlation.
@@ -331,7 +369,7 @@ class MultiTaskGPPredictor(Predictor):
         -------
         FidelityPair
             means and latent stds ``(n,)`` at both levels, their correlation ``(n,)`` and the
-            noise std, in target units.
+            noise std, in model units (see :class:`FidelityPair`).
 
         Raises
         ------
@@ -346,8 +384,8 @@ class MultiTaskGPPredictor(Predictor):
         n = len(archs)
         t = ctx.get("task")
         lo = self._inputs(archs, ctx["fidelity"], t)
-        hi = self._inputs(archs, np.full(n, float(high)), t)
-        loc, scale = self._scale_of(t)
+        hi = lo.clone()
+        hi[:, self.fid_col_] = self._s(np.full(n, float(high)))
         out = {k: [] for k in ("ml", "vl", "mh", "vh", "c")}
         with torch.no_grad():
             for s in range(0, n, self.batch_size):
@@ -365,6 +403,4 @@ class MultiTaskGPPredictor(Predictor):
                 out["c"].append(kab - (Va * Vb).sum(0))
         ml, mh, vl, vh, c = (torch.cat(out[k]).numpy() for k in ("ml", "mh", "vl", "vh", "c"))
         corr = np.clip(c / np.sqrt(vl * vh), -1.0, 1.0)
-        return FidelityPair(ml * scale + loc, np.sqrt(vl) * scale, mh * scale + loc,
-                            np.sqrt(vh) * scale, corr,
-                            float(np.sqrt(self.noise_) * np.broadcast_to(scale, (max(n, 1),))[0]))
+        return FidelityPair(ml, np.sqrt(vl), mh, np.sqrt(vh), corr, float(np.sqrt(self.noise_)))

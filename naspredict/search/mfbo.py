@@ -68,6 +68,9 @@ class MultiFidelityBO(Strategy):
     hyper_every : re-learn the GP hyper-parameters every this many rounds (``1``: every round).
     warm_iter : Adam steps from the last hyper-parameters in the rounds between (``0``: only
         condition on the new rows).
+    promote_only : run an arch at a level above the lowest only once it has a complete result
+        at the level below (every higher run is a promotion; default).  ``False`` lets the
+        acquisition send an unseen arch straight to a higher level.
     n_candidates : pool size when the space is not enumerated (random new archs plus
         neighbours of the best archs).
     max_enumerate : largest finite space scored exhaustively.
@@ -85,8 +88,8 @@ class MultiFidelityBO(Strategy):
                  fidelities: Sequence[int] = (12, 200), costs: Sequence[float] | None = None,
                  predictor_params: dict | None = None, n_initial: int = 10,
                  target_transform: str = "quantile", incumbent_std: float = 1.0,
-                 hyper_every: int = 5, warm_iter: int = 0, n_candidates: int = 2000,
-                 max_enumerate: int = 50_000):
+                 hyper_every: int = 5, warm_iter: int = 0, promote_only: bool = True,
+                 n_candidates: int = 2000, max_enumerate: int = 50_000):
         super().__init__(space, target=target, direction=direction, seed=seed)
         levels = [int(e) for e in fidelities]
         if len(levels) < 2 or levels != sorted(set(levels)) or levels[0] < 1:
@@ -109,6 +112,7 @@ class MultiFidelityBO(Strategy):
         self.incumbent_std = float(incumbent_std)
         self.hyper_every = int(hyper_every)
         self.warm_iter = int(warm_iter)
+        self.promote_only = bool(promote_only)
         self.n_candidates = int(n_candidates)
         self.max_enumerate = int(max_enumerate)
         self.hypers_ = None
@@ -143,6 +147,20 @@ class MultiFidelityBO(Strategy):
             return self.is_new(arch, Fidelity(epochs=level))
         return True
 
+    def _taken(self) -> dict[int, set]:
+        """Level -> canonical forms done or pending there (one pass; cheaper than
+        :meth:`_is_new` per candidate)."""
+        out: dict[int, set] = {lv: set() for lv in self.levels}
+        for a, r in self.history:
+            lv = self.level_of(r.fidelity)
+            if lv is not None:
+                out[lv].add(self.key(a))
+        for p in self.pending():
+            lv = self.level_of(p.fidelity)
+            if lv is not None:
+                out[lv].add(self.key(p.arch))
+        return out
+
     def observations(self) -> tuple[list, np.ndarray, np.ndarray]:
         """Complete results at any level: ``(archs, levels (n,), signed values (n,))``."""
         archs, lv, vals = [], [], []
@@ -163,7 +181,7 @@ class MultiFidelityBO(Strategy):
 
     def _fit(self, archs: list, z: np.ndarray, levels: np.ndarray, learn: bool):
         from ..predictors.mtgp import MultiTaskGPPredictor
-        params = {"encoding": "features+onehot", **self.predictor_params,
+        params = {"encoding": "features+onehot", **self.predictor_params, "target_transform": "standard",
                   "fidelity_bounds": (self.levels[0], self.full_level)}
         if not learn and self.hypers_ is not None:
             params.update(warm_start=self.hypers_, n_iter=self.warm_iter)
@@ -176,14 +194,16 @@ class MultiFidelityBO(Strategy):
 
     def _candidates(self) -> list:
         """Archs with at least one level not yet done or pending."""
+        taken = self._taken()
+        full = set.intersection(*taken.values())
         if self._pool is not None:
-            return [a for a in self._pool[0] if any(self._is_new(a, lv) for lv in self.levels)]
+            return [a for a, k in zip(*self._pool) if k not in full]
         out, keys = [], set()
         archs, _, vals = self.observations()
 
         def add(a):
             k = self.key(a)
-            if k not in keys and any(self._is_new(a, lv) for lv in self.levels):
+            if k not in keys and k not in full:
                 keys.add(k)
                 out.append(a)
 
@@ -198,26 +218,38 @@ class MultiFidelityBO(Strategy):
 
     def acquisition(self, model, pool: list, observed: list) -> np.ndarray:
         """``log AEI`` of every ``(arch, level)`` pair, shape ``(len(pool), n_levels)``
-        (``-inf`` for pairs done or pending); ``observed`` are the archs the effective
+        (``-inf`` for pairs done or pending, and with ``promote_only`` for pairs whose arch
+        has no result at the level below); ``observed`` are the archs the effective
         incumbent is taken over.  See the module docstring for the terms."""
         top, n = self.full_level, len(pool)
-        pairs = {lv: model.fidelity_pair(pool, lv, top) for lv in self.levels}
-        mean_m, sd_m = pairs[top].mean_high, pairs[top].std_high
+        pairs = {lv: model.fidelity_pair(pool, lv, top) for lv in self.levels[:-1]}
+        first = pairs[self.levels[0]]
+        mean_m, sd_m = first.mean_high, first.std_high
         if observed:
             ref = model.fidelity_pair(observed, top, top)
             u = float(np.max(ref.mean_high - self.incumbent_std * ref.std_high))
         else:
             u = float(np.max(mean_m))
         log_ei = log_expected_improvement(mean_m, sd_m, u)
+        taken = self._taken()
+        done: dict[int, set] = {lv: set() for lv in self.levels}
+        for a, lv in zip(*self.observations()[:2]):
+            done[int(lv)].add(self.key(a))
+        keys = [self.key(a) for a in pool]
         out = np.full((n, len(self.levels)), -np.inf)
         for j, lv in enumerate(self.levels):
-            p = pairs[lv]
-            corr = np.ones(n) if lv == top else p.corr
-            gain = 1.0 - p.noise_std / np.sqrt(p.std_low ** 2 + p.noise_std ** 2)
+            if lv == top:
+                corr, s_l = np.ones(n), sd_m
+            else:
+                corr, s_l = pairs[lv].corr, pairs[lv].std_low
+            noise = first.noise_std
+            gain = 1.0 - noise / np.sqrt(s_l ** 2 + noise ** 2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 val = (log_ei + np.log(np.maximum(corr, 0.0)) + np.log(np.maximum(gain, 0.0))
                        + np.log(self.costs[-1] / self.costs[j]))
-            new = np.fromiter((self._is_new(a, lv) for a in pool), bool, n)
+            below = done[self.levels[j - 1]] if j and self.promote_only else None
+            new = np.fromiter((k not in taken[lv] and (below is None or k in below) for k in keys),
+                              bool, n)
             out[:, j] = np.where(new & np.isfinite(val), val, -np.inf)
         return out
 
