@@ -607,10 +607,12 @@ class ResultsStore:
 
     def export(self, run: int | str, path: str | Path) -> Path:
         """Write a run as logged results (CSV, parquet or JSON lines, by suffix) that
-        :func:`naspredict.data.read_results` loads back: complete trials with their
-        trial number, ``fidelity`` and ``state`` (bookkeeping columns the reader skips) and
-        their named ``curves`` (failed and pruned trials are left out: they carry no final
-        metrics)."""
+        :func:`naspredict.data.read_results` loads back exactly: complete trials with their
+        trial number, ``fidelity``, ``state`` and ``cost`` (bookkeeping columns the reader
+        skips) and their named ``curves`` (failed and pruned trials are left out: they carry no
+        final metrics).  Each metric's direction goes to the file's sidecar: the run's targets
+        in their directions, the source table's other columns in the table's, a training
+        evaluator's metrics in theirs; a metric of unknown direction is named in a warning."""
         from .data.logged import write_frame  # the logged-results layout lives with the readers
         df = self.frame(run)
         if len(df) == 0:
@@ -619,7 +621,35 @@ class ResultsStore:
         if not any(df["curves"].map(bool)):
             df = df.drop(columns=["curves"])
         df = df.drop(columns=["seq", "worker"])
-        return write_frame(df, path)
+        bookkeeping = ("trial", "fidelity", "state", "cost")
+        metrics = [c for c in df.columns if c not in ("arch", "curves", *bookkeeping)]
+        df = df.dropna(axis=1, how="all") if len(df) else df
+        hib = self._directions(run, [m for m in metrics if m in df.columns])
+        unknown = [m for m in metrics if m in df.columns and m not in hib]
+        if unknown:
+            warnings.warn(f"the direction of {', '.join(unknown)} is unknown; read_results takes "
+                          f"it as higher-is-better unless given higher_is_better=", stacklevel=2)
+        return write_frame(df, path, higher_is_better=hib, bookkeeping=bookkeeping)
+
+    def _directions(self, run: int | str, metrics: list[str]) -> dict[str, bool]:
+        """metric -> higher is better, for the metrics whose direction the run tells."""
+        row = self._conn.execute("SELECT config FROM runs WHERE run_id = ?", (self._run_id(run),)).fetchone()
+        cfg = json.loads(row[0]) if row else {}
+        out: dict[str, bool] = {}
+        if "Training" in str(cfg.get("evaluator", "")) or cfg.get("cli", {}).get("evaluator") == "train":
+            from .evaluators.training import METRIC_HIGHER_IS_BETTER
+            out.update({m: v for m, v in METRIC_HIGHER_IS_BETTER.items() if m in metrics})
+        if cfg.get("benchmark"):
+            try:
+                from . import data
+                table = data.load(cfg["benchmark"])
+                out.update({m: v for m, v in table.higher_is_better.items() if m in metrics})
+            except (ValueError, FileNotFoundError):  # a table of another version / not here
+                pass
+        for t, d in zip(cfg.get("targets", []), cfg.get("directions", [])):
+            if t in metrics:
+                out[t] = d == "max"
+        return out
 
     # -- helpers -------------------------------------------------------------------------------
     def _run_id(self, run: int | str) -> int:

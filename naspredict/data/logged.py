@@ -12,7 +12,17 @@ Bad data has fixed behaviour, never silent:
 - NaN metrics stay NaN (unmeasured); ``inf`` / ``-inf`` become NaN with a warning that counts
   them; use ``Benchmark.dropna(metric)`` before fitting;
 - duplicate archs are kept as separate rows; ``Benchmark.query`` returns their mean and
-  ``Benchmark.aggregate()`` merges them (mean or median, with an ``n_logged`` count).
+  ``Benchmark.aggregate()`` merges them (mean or median, with an ``n_logged`` count);
+- an empty file, text that is not UTF-8, a line that is not a JSON object or a curve that is not
+  a list of numbers raise ``ValueError`` naming the file, the row and the expected form.
+
+**Round trip.**  :func:`write_results` and :meth:`ResultsStore.export
+<naspredict.store.ResultsStore.export>` also write a small sidecar, ``<file>.naspredict.json``,
+holding each metric's direction and which columns are bookkeeping (trial number, fidelity, state,
+cost); :func:`read_results` reads it, so latency comes back lower-is-better and ``cost`` does not
+come back as a metric.  Values are exact: CSV is read with round-trip float parsing and JSON lines
+are written and read by Python's ``json`` (shortest repr floats), so every float reloads to the
+same bits.
 """
 from __future__ import annotations
 
@@ -45,6 +55,82 @@ def _format(path: Path, fmt: str | None) -> str:
 #: state); they are not metrics and are left out when reading.
 BOOKKEEPING_COLUMNS = ("trial", "fidelity", "state")
 
+#: the sidecar's suffix, appended to the data file's name.
+SIDECAR_SUFFIX = ".naspredict.json"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where the metadata of logged results at ``path`` lie (``run.csv`` ->
+    ``run.csv.naspredict.json``)."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: str | Path) -> dict | None:
+    """The sidecar of ``path`` (``{"higher_is_better": {...}, "bookkeeping": [...]}``), or
+    ``None`` when there is none.  Raises ``ValueError`` for a damaged one."""
+    side = sidecar_path(path)
+    if not side.exists():
+        return None
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{side} is not valid JSON ({err}); delete it to read {Path(path).name} "
+                         f"without its directions, or rewrite it") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("higher_is_better", {}), dict):
+        raise ValueError(f"{side} is not a naspredict sidecar (expected an object with "
+                         f"'higher_is_better'); delete it or rewrite it")
+    return meta
+
+
+def _read_table(path: Path, fmt: str) -> pd.DataFrame:
+    """The file as a frame, with errors that name the file, the row and the expected form."""
+    try:
+        if fmt == "csv":
+            return pd.read_csv(path, float_precision="round_trip")
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        rows = []
+        with open(path, encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}, line {i + 1}: not valid JSON ({err.msg}); expected one "
+                                     f'JSON object per line, like {{"arch": "...", "accuracy": 91.2}}') from None
+                if not isinstance(rec, dict):
+                    raise ValueError(f"{path}, line {i + 1}: a JSON {type(rec).__name__}, expected an "
+                                     f'object like {{"arch": "...", "accuracy": 91.2}}')
+                rows.append(rec)
+        return pd.DataFrame(rows)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty; expected a header row with an 'arch' column and one "
+                         f"column per metric, then one row per evaluation") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); save it as "
+                         f"UTF-8 (for CSV: a comma-separated text file)") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path} is not a readable CSV ({err}); expected comma-separated columns "
+                         f"with a header row") from None
+    except (OSError, ValueError) as err:
+        if fmt == "parquet" and not isinstance(err, FileNotFoundError):
+            raise ValueError(f"{path} is not a readable parquet file ({err})") from None
+        raise
+
+
+def _parse_curve(cell, path: Path, row: int, column: str) -> list:
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return []
+    if isinstance(cell, str):
+        try:
+            cell = json.loads(cell)
+        except json.JSONDecodeError:
+            raise ValueError(f"{path}, row {row}: column {column!r} holds {cell[:40]!r}, not a JSON "
+                             f"list of numbers like [51.2, 63.0, 70.4]") from None
+    return cell
+
 
 def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better=None,
                  arch_column: str = "arch", curve_column: str = "curve", fmt: str | None = None,
@@ -55,21 +141,22 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
     ----------
     path : CSV, parquet or JSON-lines file.
     space : the search space name (``"nb201"``...) or instance the arch strings belong to.
-    higher_is_better : ``dict`` metric -> bool, or a single bool for all metrics (default True).
+    higher_is_better : ``dict`` metric -> bool, or a single bool for all metrics.  Default:
+        the directions in the file's sidecar (written by :func:`write_results` and ``naspredict
+        export``), else True; given ones override the sidecar's.
     arch_column, curve_column : column names.  The curve column is optional.
     on_bad_arch : ``"raise"`` (default) or ``"drop"``.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"logged results file {path} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the logged-results file in it (.csv, .parquet "
+                         f"or .jsonl)")
     sp = get_space(space) if isinstance(space, str) else space
     fmt = _format(path, fmt)
-    if fmt == "csv":
-        df = pd.read_csv(path)
-    elif fmt == "parquet":
-        df = pd.read_parquet(path)
-    else:
-        df = pd.read_json(path, lines=True)
+    meta = read_sidecar(path) or {}
+    df = _read_table(path, fmt)
     if len(df) == 0:
         raise ValueError(f"{path} holds no rows")
     if arch_column not in df.columns:
@@ -93,17 +180,26 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
 
     curves = {}
     if "curves" in df.columns:  # named curves, as the store exports them
-        dicts = [json.loads(c) if isinstance(c, str) else (c if isinstance(c, dict) else {})
-                 for c in df["curves"]]
+        dicts = [_parse_curve(c, path, i, "curves") if isinstance(c, str) else (c if isinstance(c, dict) else {})
+                 for i, c in enumerate(df["curves"])]
+        for i, d in enumerate(dicts):
+            if not isinstance(d, dict):
+                raise ValueError(f"{path}, row {i}: column 'curves' must map curve names to lists "
+                                 f'of numbers, like {{"val": [51.2, 63.0]}}')
         for cname in sorted({k for d in dicts for k in d}):
             curves[cname] = pad_curves([[np.nan if v is None else v for v in (d.get(cname) or [])]
                                         for d in dicts])
         df = df.drop(columns=["curves"])
-    df = df.drop(columns=[c for c in BOOKKEEPING_COLUMNS if c in df.columns])
+    skip = set(BOOKKEEPING_COLUMNS) | set(meta.get("bookkeeping", ()))
+    df = df.drop(columns=[c for c in df.columns if c in skip])
     if curve_column in df.columns:
-        raw = [json.loads(c) if isinstance(c, str) else ([] if c is None else list(c))
-               for c in df[curve_column]]
-        curves["curve"] = pad_curves(raw)
+        raw = [_parse_curve(c, path, i, curve_column) for i, c in enumerate(df[curve_column])]
+        try:
+            curves["curve"] = pad_curves([[np.nan if v is None else v for v in r] for r in raw])
+        except (TypeError, ValueError):
+            bad = next(i for i, r in enumerate(raw) if not _numeric_list(r))
+            raise ValueError(f"{path}, row {bad}: column {curve_column!r} holds {raw[bad]!r}, not a "
+                             f"list of numbers like [51.2, 63.0, 70.4]") from None
         df = df.drop(columns=[curve_column])
     metrics = df.drop(columns=[arch_column])
     for col in metrics.columns:
@@ -117,27 +213,47 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
     if n_inf:
         warnings.warn(f"{path}: {n_inf} infinite metric value(s) read as NaN", stacklevel=2)
         metrics = metrics.replace([np.inf, -np.inf], np.nan)
-    if higher_is_better is None or isinstance(higher_is_better, bool):
-        hib = {c: True if higher_is_better is None else higher_is_better for c in metrics.columns}
+    stored = {c: bool(v) for c, v in meta.get("higher_is_better", {}).items() if c in metrics.columns}
+    if isinstance(higher_is_better, bool):
+        hib = {c: higher_is_better for c in metrics.columns}
     else:
-        unknown = set(higher_is_better) - set(metrics.columns)
+        given = dict(higher_is_better or {})
+        unknown = set(given) - set(metrics.columns)
         if unknown:
-            raise ValueError(f"higher_is_better names unknown metric(s) {sorted(unknown)}")
-        hib = {c: bool(higher_is_better.get(c, True)) for c in metrics.columns}
+            raise ValueError(f"higher_is_better names unknown metric(s) {sorted(unknown)}; the file "
+                             f"has {', '.join(metrics.columns)}")
+        hib = {c: bool(given.get(c, stored.get(c, True))) for c in metrics.columns}
     return Benchmark(name or path.stem, sp, archs, metrics, hib, curves=curves, source=str(path))
+
+
+def _numeric_list(r) -> bool:
+    try:
+        np.asarray([np.nan if v is None else v for v in r], dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def write_results(bench: Benchmark, path: str | Path, *, curve: str | None = None,
                   fmt: str | None = None) -> Path:
-    """Write ``bench`` as logged results (see the module docstring for the layout)."""
+    """Write ``bench`` as logged results (see the module docstring for the layout), with its
+    metrics' directions in the sidecar, so :func:`read_results` reloads it exactly."""
     if curve is None and len(bench.curves) == 1:
         curve = next(iter(bench.curves))
-    return write_frame(bench.to_frame(curve=curve), path, fmt=fmt)
+    return write_frame(bench.to_frame(curve=curve), path, fmt=fmt,
+                       higher_is_better=bench.higher_is_better)
 
 
-def write_frame(df: pd.DataFrame, path: str | Path, *, fmt: str | None = None) -> Path:
+def write_frame(df: pd.DataFrame, path: str | Path, *, fmt: str | None = None,
+                higher_is_better: dict[str, bool] | None = None,
+                bookkeeping: tuple[str, ...] = ()) -> Path:
     """Write a frame in the logged-results layout (``arch``, metrics, optional ``curve`` of
-    lists) as CSV (curves as JSON text), parquet or JSON lines, by suffix or ``fmt``."""
+    lists) as CSV (curves as JSON text), parquet or JSON lines, by suffix or ``fmt``.
+
+    ``higher_is_better`` (metric -> bool) and ``bookkeeping`` (columns that are not metrics)
+    go to the sidecar (:func:`sidecar_path`); without them no sidecar is written (and a stale
+    one beside ``path`` is removed).
+    """
     path = Path(path)
     fmt = _format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +267,31 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, fmt: str | None = None) -
         df.to_csv(path, index=False)
     elif fmt == "parquet":
         df.to_parquet(path, index=False)
+    else:  # Python's json: shortest round-trip floats (pandas' writer rounds to 10 digits)
+        with open(path, "w", encoding="utf-8") as fh:
+            for rec in df.to_dict(orient="records"):
+                fh.write(json.dumps({k: _jsonable(v) for k, v in rec.items()}) + "\n")
+    side = sidecar_path(path)
+    if higher_is_better is None and not bookkeeping:
+        side.unlink(missing_ok=True)
     else:
-        df.to_json(path, orient="records", lines=True)
+        meta = {"naspredict_logged": 1,
+                "higher_is_better": {k: bool(v) for k, v in (higher_is_better or {}).items()},
+                "bookkeeping": list(bookkeeping)}
+        side.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def _jsonable(v):
+    """A frame cell as a JSON value (NaN -> null, numpy scalars and arrays -> Python)."""
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v

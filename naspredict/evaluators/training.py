@@ -47,7 +47,12 @@ from typing import Any, Callable, Mapping
 from ..trials import FULL, Fidelity, Reporter, Result, TrialState
 from .tabular import as_fidelity
 
-__all__ = ["TrainingEvaluator", "resolve_device"]
+__all__ = ["TrainingEvaluator", "resolve_device", "METRIC_HIGHER_IS_BETTER"]
+
+#: the direction of every metric a training evaluator reports (exports keep them with the data).
+METRIC_HIGHER_IS_BETTER = {"train_accuracy": True, "val_accuracy": True, "test_accuracy": True,
+                           "train_loss": False, "val_loss": False, "test_loss": False,
+                           "params": False, "flops": False, "latency_ms": False}
 
 
 def resolve_device(device: str | None = "auto"):
