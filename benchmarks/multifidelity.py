@@ -310,9 +310,9 @@ def run_search(methods: list[str], seeds: list[int], budget: float, n_jobs: int)
         _replace_rows(RUNS_CSV, pd.DataFrame([row]))
         _replace_rows(CURVES_CSV, curve)
         e = row["epochs_to_optimum"]
-        print(f"{row['method']} seed {row['seed']}: optimum after "
-              f"{'not found' if not np.isfinite(e) else _fmt(e)} epochs "
-              f"({row['full_evals']} full, {row['low_evals']} at 12), {row['seconds']:.0f} s", flush=True)
+        found = f"optimum after {_fmt(e)} epochs" if np.isfinite(e) else f"optimum not found in {_fmt(budget)} epochs"
+        print(f"{row['method']} seed {row['seed']}: {found} ({row['full_evals']} full, {row['low_evals']} at 12), "
+              f"{row['seconds']:.0f} s", flush=True)
 
 
 def main(argv=None) -> int:

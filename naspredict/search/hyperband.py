@@ -189,6 +189,8 @@ class Hyperband(Strategy):
         self.cycle = bracket_sizes(n_levels, self.eta, n_configs, self.n_brackets)
         #: every bracket opened so far, in order
         self.brackets_: list[dict] = []
+        #: indices of the brackets not known to be done, oldest first
+        self._open: list[int] = []
         #: canonical key -> arch of every arch a bracket holds
         self._archs: dict[str, Any] = {}
         #: canonical key -> index of its bracket in brackets_
@@ -227,6 +229,7 @@ class Hyperband(Strategy):
         b = {"s": s, "start": len(self.levels) - 1 - s, "sizes": sizes, "rung": 0, "queue": [],
              "issued": 0, "waiting": set(), "values": [{} for _ in sizes], "done": False}
         self.brackets_.append(b)
+        self._open.append(len(self.brackets_) - 1)
         return b
 
     def _take(self, i: int, b: dict):
@@ -305,11 +308,11 @@ class Hyperband(Strategy):
         out = []
         while len(out) < n:
             got = None
-            for i, b in enumerate(self.brackets_):
-                if not b["done"]:
-                    got = self._take(i, b)
-                    if got is not None:
-                        break
+            self._open = [i for i in self._open if not self.brackets_[i]["done"]]
+            for i in self._open:
+                got = self._take(i, self.brackets_[i])
+                if got is not None:
+                    break
             if got is not None:
                 out.append(Proposal(*got))
                 continue
