@@ -174,12 +174,19 @@ def register(sub) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     p.set_defaults(func=_runs)
 
-    p = sub.add_parser("export", help="write a run's evaluations as logged results",
-                       description="Write a run as CSV / parquet / JSON lines (by suffix); the file "
-                                   "loads back with naspredict.data.read_results.")
+    p = sub.add_parser("export", help="write a run's evaluations as logged results or an Optuna study",
+                       description="Write a run as CSV / parquet / JSON lines (by suffix; the file "
+                                   "loads back exactly, directions included, with "
+                                   "naspredict.data.read_results), or as an Optuna study "
+                                   "(--optuna STORAGE) for optuna-dashboard and Optuna's plots.")
     p.add_argument("run", help="run name")
     p.add_argument("--store", default="runs.db")
-    p.add_argument("--output", "-o", required=True, help="file to write (.csv, .parquet, .jsonl)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--output", "-o", help="file to write (.csv, .parquet, .jsonl)")
+    where.add_argument("--optuna", metavar="STORAGE",
+                       help="an Optuna storage URL (e.g. sqlite:///study.db): the run becomes a "
+                            "study there, one trial per evaluation, the arch's choices as params")
+    p.add_argument("--study-name", default=None, help="name of the Optuna study (default: the run's)")
     p.set_defaults(func=_export)
 
 
@@ -697,6 +704,17 @@ def _delete(args) -> int:
 
 
 def _export(args) -> int:
+    if args.optuna is not None:
+        if args.optuna.startswith("sqlite:///"):
+            _file_path("--optuna", args.optuna[len("sqlite:///"):], "study.db")
+        from ..optuna_export import export_to_optuna
+        with _open_existing(args.store) as store:
+            study = export_to_optuna(store, args.run, args.optuna, args.study_name)
+        print(f"wrote study {study.study_name!r} ({len(study.trials)} trials) to {args.optuna}; "
+              f"view it with: optuna-dashboard {args.optuna}")
+        return 0
+    if args.study_name is not None:
+        raise ValueError("--study-name goes with --optuna STORAGE")
     _file_path("--output", args.output, "run.csv")
     with _open_existing(args.store) as store:
         path = store.export(args.run, args.output)
