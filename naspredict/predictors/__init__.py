@@ -28,6 +28,7 @@ _REGISTRY: dict[str, tuple[str, str, dict, str]] = {
     "rf": ("trees", "RandomForestPredictor", {}, "random forest on an encoding (default: GRAF features + one-hot)"),
     "xgb": ("trees", "XGBPredictor", {}, "XGBoost on an encoding (default: one-hot)"),
     "ensemble": ("ensemble", "EnsemblePredictor", {}, "rank-averaging ensemble of other predictors"),
+    "transfer": ("transfer", "TransferPredictor", {}, "any predictor plus a related task's values (source as features / residual, or fine-tuning)"),
     "synflow": ("zerocost", "ZeroCostPredictor", {"proxy": "synflow"}, "zero-cost proxy synflow (NASLib files)"),
     "jacov": ("zerocost", "ZeroCostPredictor", {"proxy": "jacov"}, "zero-cost proxy jacov (NASLib files)"),
     "params": ("zerocost", "ZeroCostPredictor", {"proxy": "params"}, "parameter count as a one-feature predictor"),
