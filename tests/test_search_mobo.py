@@ -231,7 +231,7 @@ def test_mobo_ehvi_runs_without_repeats(cora):
 def test_first_order_additive_kernel_matches_its_formula():
     import torch
 
-    from naspredict.search.kernels import FirstOrderAdditiveKernel
+    from naspredict.predictors.kernels import FirstOrderAdditiveKernel
 
     k = FirstOrderAdditiveKernel()
     k.lengthscale = 0.7
@@ -259,7 +259,7 @@ def test_first_order_additive_kernel_with_levels_equals_the_direct_formula():
     lengthscales included, and the same gradient."""
     import torch
 
-    from naspredict.search.kernels import FirstOrderAdditiveKernel
+    from naspredict.predictors.kernels import FirstOrderAdditiveKernel
 
     rng = np.random.default_rng(1)
     levels = [np.array([0.0, 0.25, 1.0]), np.array([0.0, 1.0]), np.linspace(0, 1, 7)]

@@ -50,11 +50,14 @@ import numpy as np
 from sklearn.base import clone
 
 from .acquisition import ACQUISITIONS, score, thompson_draws, upper_confidence_bound
-from ..predictors.transforms import RankGauss
+from ..predictors.transforms import make_transform
 from .base import Strategy
+from .candidates import enumerated_pool, mutants, trust_region  # noqa: F401  (enumerated_pool re-exported)
 
 _TRANSFORMS = ("quantile", "clip", "none")
 _BATCH_MODES = ("kb", "ts")
+#: bo's target_transform names -> the transform family's (naspredict.predictors.transforms)
+_TRANSFORM_KIND = {"quantile": "rank", "clip": "clip", "none": "none"}
 
 #: constructor defaults of BO's surrogates when named (user ``predictor_params`` override them):
 #: the one-hot block lets the GP tell apart cells with equal graph features, which matters once
@@ -65,46 +68,30 @@ _BATCH_MODES = ("kb", "ts")
 #: per round.
 PREDICTOR_DEFAULTS: dict[str, dict] = {"gp": {"encoding": "features+onehot", "calibrate_std": None}}
 
-#: space_id -> (archs listed, (one representative per canonical form, keys))
-_POOLS: dict[str, tuple[int, tuple[list, list]]] = {}
-
-
-def enumerated_pool(space, key_fn, max_size: int) -> tuple[list, list] | None:
-    """One representative per canonical form of a finite space (cached per process);
-    ``None`` when the space is infinite or lists more than ``max_size`` archs."""
-    if not space.finite:
-        return None
-    cache_key = space.space_id
-    hit = _POOLS.get(cache_key)
-    if hit is not None:
-        return hit[1] if hit[0] <= max_size else None
-    archs = []
-    for a in space.enumerate():
-        archs.append(a)
-        if len(archs) > max_size:
-            return None
-    reps, keys, seen = [], [], set()
-    for a in archs:
-        k = key_fn(a)
-        if k not in seen:
-            seen.add(k)
-            reps.append(a)
-            keys.append(k)
-    _POOLS[cache_key] = (len(archs), (reps, keys))
-    return reps, keys
-
 
 def transform_targets(y: np.ndarray, how: str) -> np.ndarray:
-    """Monotone transform of signed targets (higher is better) before fitting the surrogate."""
+    """Monotone transform of signed targets (higher is better) before fitting the surrogate.
+
+    Parameters
+    ----------
+    y : array ``(n,)``.
+    how : ``"quantile"`` (rank normal scores, :class:`~naspredict.predictors.transforms.RankGauss`),
+        ``"clip"`` (:class:`~naspredict.predictors.transforms.ClipLowTail`) or ``"none"``.
+
+    Returns
+    -------
+    array ``(n,)`` (a copy; unchanged when ``n < 2``).
+
+    Raises
+    ------
+    ValueError : for an unknown ``how``.
+    """
     y = np.asarray(y, dtype=float)
+    if how not in _TRANSFORM_KIND:
+        raise ValueError(f"target_transform must be one of {', '.join(_TRANSFORMS)}, got {how!r}")
     if how == "none" or len(y) < 2:
         return y.copy()
-    if how == "quantile":
-        return RankGauss(y).forward(y)
-    if how == "clip":
-        q1, q3 = np.percentile(y, [25, 75])
-        return np.maximum(y, q1 - 1.5 * (q3 - q1))
-    raise ValueError(f"target_transform must be one of {', '.join(_TRANSFORMS)}, got {how!r}")
+    return make_transform(_TRANSFORM_KIND[how], y).forward(y)
 
 
 class BayesianOptimization(Strategy):
@@ -204,7 +191,7 @@ class BayesianOptimization(Strategy):
             model.set_params(random_state=int(self.rng.integers(2**31 - 1)))
         return model.fit(archs, z)
 
-    # -- candidates -----------------------------------------------------------------------------
+    # -- candidates (naspredict.search.candidates) ------------------------------------------------
     def _candidates(self, archs: list, vals: np.ndarray) -> list:
         if self.local_radius > 0:
             local = self._local_candidates(archs, vals)
@@ -213,72 +200,19 @@ class BayesianOptimization(Strategy):
         if self._pool is not None:
             seen, pending = self._seen, self._pending
             return [a for a, k in zip(*self._pool) if k not in seen and k not in pending]
-        out, keys = [], set()
-
-        def add(a):
-            k = self.key(a)
-            if k not in keys and self.is_new(a):
-                keys.add(k)
-                out.append(a)
-
         order = np.argsort(-vals, kind="stable")[: self.n_parents]
-        half = self.n_candidates // 2
-        for i in order:
-            for a in self.space.neighbours(archs[i]):
-                add(a)
-                if len(out) >= half:
-                    break
-        tries = 0
-        while len(out) < half and len(order) and tries < 20 * half:
-            a = archs[order[tries % len(order)]]
-            for _ in range(int(self.rng.integers(2, 4))):
-                a = self.space.mutate(a, self.rng)
-            add(a)
-            tries += 1
-        for a in self.sample_new(self.n_candidates - len(out)):
-            add(a)
-        return out
+        return mutants(self.space, [archs[i] for i in order], n_mutants=self.n_candidates // 2,
+                       n_total=self.n_candidates, key=self.key, is_new=self.is_new, rng=self.rng,
+                       sample_new=self.sample_new)
 
     def _local_candidates(self, archs: list, vals: np.ndarray) -> list:
         """Trust-region pool: unevaluated archs within ``local_radius`` neighbour steps of the
         ``local_parents`` best observed archs, plus ``local_random`` random new archs."""
-        out, keys = [], set()
-
-        def add(a) -> bool:
-            k = self.key(a)
-            if k in keys:
-                return False
-            keys.add(k)
-            if self.is_new(a):
-                out.append(a)
-            return True
-
         order = np.argsort(-vals, kind="stable")[: self.local_parents]
-        frontier = [archs[i] for i in order]
-        for a in frontier:
-            keys.add(self.key(a))
-        for _ in range(self.local_radius):  # breadth first: all of radius 1 before radius 2
-            nxt = []
-            for a in frontier:
-                for b in self.space.neighbours(a):
-                    if add(b):
-                        nxt.append(b)
-                if len(out) >= self.n_candidates:
-                    break
-            frontier = nxt
-            if len(out) >= self.n_candidates:
-                break
-        if self.local_random:
-            if self._pool is not None:
-                rest = [i for i, k in enumerate(self._pool[1])
-                        if k not in keys and k not in self._seen and k not in self._pending]
-                pick = self.rng.choice(len(rest), min(self.local_random, len(rest)), replace=False)
-                for i in np.sort(pick):
-                    add(self._pool[0][rest[i]])
-            else:
-                for a in self.sample_new(self.local_random):
-                    add(a)
-        return out
+        return trust_region(self.space, [archs[i] for i in order], radius=self.local_radius,
+                            max_size=self.n_candidates, n_random=self.local_random, key=self.key,
+                            is_new=self.is_new, rng=self.rng, pool=self._pool,
+                            exclude=(self._seen, self._pending), sample_new=self.sample_new)
 
     # -- proposals ------------------------------------------------------------------------------
     def _propose(self, n: int) -> list:

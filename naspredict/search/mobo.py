@@ -19,9 +19,13 @@ Acquisitions
 ``"ehvi"``
     Expected hypervolume improvement (Emmerich, Giannakoglou & Naujoks, IEEE TEC 2006) of the
     *observed* front by a new *observation*: the GP's per-objective predictive marginals
-    (latent variance plus the learned noise) as independent Gaussians, ``mc_samples`` common
-    random draws per candidate, each scored by its exact improvement of the observed front --
-    the same Monte-Carlo code as the ``gcn-blr`` surrogate.  qNEHVI instead integrates over
+    (latent variance plus the learned noise) as independent Gaussians.  Without a log or rank
+    transform it is BoTorch's analytic ``ExpectedHypervolumeImprovement`` (Yang et al., "Efficient
+    computation of expected hypervolume improvement using box decomposition algorithms",
+    J. Global Optim. 2019), exact; with one, the Gaussians live on the model scale and the
+    expectation is taken by Monte Carlo (``mc_samples`` common random draws per candidate mapped
+    back to the objectives' units, each scored by its exact improvement of the observed front).
+    The same two paths serve the ``gcn-blr`` surrogate.  qNEHVI instead integrates over
     the noise-free values of the observed points, so a lucky noisy observation does not raise
     its bar.  ``"ehvi"`` is about 3x faster per run on NAS-Bench-Graph, but reached less
     hypervolume there (benchmarks/results/search_nbgraph.md: 0.790 against 0.816 of the true
@@ -30,7 +34,8 @@ Acquisitions
 Surrogates
 ----------
 ``surrogate="gp"`` (default)
-    One BoTorch ``SingleTaskGP`` with an independent output per objective (batched
+    The ``botorch-gp`` predictor (:class:`~naspredict.predictors.mogp.BoTorchGPPredictor`):
+    one BoTorch ``SingleTaskGP`` with an independent output per objective (batched
     multi-output GP, ``Standardize`` outcome transform), fitted by maximising the exact
     marginal likelihood, on a vector encoding of the cell scaled to ``[0, 1]``
     (default ``"features+onehot"``: GRAF-style graph features, Kadlecova et al., ICML 2024,
@@ -40,18 +45,19 @@ Surrogates
     architecture search with BONAS", NeurIPS 2020; Ma et al., "Deep neural architecture search
     with deep graph Bayesian optimization", WI 2019): one ``gcn-blr`` predictor per objective
     (GCN embedding + Bayesian linear regression on it), treated as independent Gaussians
-    ``N(mean, std^2)``.  EHVI is then estimated by Monte Carlo: ``mc_samples`` common random
-    draws per candidate, each scored by its exact hypervolume improvement over the observed
-    front (box decomposition, :func:`~naspredict.search.pareto.hypervolume_improvement`).
-    ParEGO uses the Monte-Carlo expected improvement of the augmented Chebyshev scalarisation.
+    ``N(mean, std^2)``.  EHVI is then analytic (exact) without an objective transform, and
+    estimated by Monte Carlo with one (``mc_samples`` common random draws per candidate, each
+    scored by its exact hypervolume improvement over the observed front, box decomposition,
+    :func:`~naspredict.search.pareto.hypervolume_improvement`).  ParEGO uses the Monte-Carlo expected improvement of the augmented Chebyshev scalarisation.
     Batches (``q > 1``) are built greedily with the "Kriging believer" heuristic (Ginsbourger
     et al., 2010): each chosen candidate's predicted mean joins the front before the next pick.
 
 Discrete optimisation
 ---------------------
-Candidates are every architecture of the space when it is finite with at most
-``max_enumerate`` cells (NAS-Bench-201, NAS-Bench-Graph), else the neighbours and two-step
-mutants of the observed Pareto set plus random cells.  To keep a round cheap, the candidates
+Candidates (:mod:`naspredict.search.candidates`) are every architecture of the space when it
+is finite with at most ``max_enumerate`` cells (NAS-Bench-201, NAS-Bench-Graph), else
+neighbours and random multi-step mutants of the observed Pareto set (``n_random`` of them)
+plus ``n_random`` random cells.  To keep a round cheap, the candidates
 are first pre-filtered by an optimistic criterion: with per-objective upper confidence bounds
 ``U = mean + beta * std`` (in the objective's "higher is better" sense), a candidate's score is
 ``max(eps(U, front), max_j (ref_j - U_j))`` in standardised units, where ``eps`` is the
@@ -74,10 +80,10 @@ direction signs).  Without one it is inferred every round from the observed Pare
 Modelling tricks (both optional)
 --------------------------------
 ``quantile_transform``: model the normal scores of each objective's ranks among the
-observations (a Gaussian-copula transform, as in Salinas, Shen & Perrone, ICML 2020, and as
-``bo`` does by default), refitted every round; the Monte-Carlo objective maps samples back by
-the monotone inverse (linear beyond the observed extremes), so hypervolumes stay in the
-original units.  It overrides ``log_transform`` for the objectives it covers.
+observations (:class:`~naspredict.predictors.transforms.RankGauss`, a Gaussian-copula
+transform, as in Salinas, Shen & Perrone, ICML 2020, and as ``bo`` does by default), refitted
+every round; the Monte-Carlo objective maps samples back by the monotone inverse (saturating
+beyond the observed extremes), so hypervolumes stay in the original units.  It overrides ``log_transform`` for the objectives it covers.
 ``log_transform``: model ``log(y)`` for positive objectives (e.g. latency); the Monte-Carlo
 objective maps samples back with ``exp`` so hypervolumes stay in the original units.
 ``clip_at_ref``: with a reference point given, values worse than it are clipped to it before
@@ -93,61 +99,80 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..encodings import make_encoding
+from ..predictors.transforms import Identity, Log, RankGauss
 from .base import Strategy
+from .candidates import encoded_pool, mutants
 from .pareto import hypervolume, hypervolume_improvement, nondominated_cells, pareto_front
 
 ACQUISITIONS = ("qnehvi", "qnparego", "ehvi")
 SURROGATES = ("gp", "gcn-blr")
 KERNELS = ("default", "additive")
 
-#: (space repr, encoding) -> (pool archs, index by arch, scaled encoding, column min, column span)
-_POOL_CACHE: dict[tuple[str, str], tuple[list, dict, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+class _FixedGaussians:
+    """Independent Gaussian predictions ``N(mu, sd^2)`` per candidate and objective, served to
+    BoTorch's analytic EHVI as a model whose input is the candidate's row number."""
+
+    def __init__(self, mu: np.ndarray, sd: np.ndarray):
+        import torch
+        self.mean = torch.as_tensor(mu, dtype=torch.double)
+        self.variance = torch.as_tensor(sd, dtype=torch.double) ** 2
+
+    def model(self):
+        import torch
+        from botorch.models.model import Model
+
+        outer = self
+
+        class _Post:
+            def __init__(self, mean, variance):
+                self.mean, self.variance = mean, variance
+
+        class _Lookup(Model):
+            num_outputs = outer.mean.shape[-1]
+
+            def posterior(self, X, output_indices=None, observation_noise=False,
+                          posterior_transform=None, **kw):
+                idx = X[..., 0].long()  # batch x q
+                return _Post(outer.mean[idx], outer.variance[idx])
+
+            @property
+            def batch_shape(self):
+                return torch.Size([])
+
+        return _Lookup()
 
 
-def _pool_size(space, limit: int) -> int | None:
-    """Number of cells of a finite space, or ``None`` when it is infinite or above ``limit``."""
-    if not space.finite:
-        return None
-    try:
-        n = len(space)
-    except TypeError:
-        n = 0
-        for n, _ in enumerate(space.enumerate(), start=1):
-            if n > limit:
-                break
-    return n if n <= limit else None
+def analytic_ehvi(mu: np.ndarray, sd: np.ndarray, front: np.ndarray, ref: np.ndarray,
+                  chunk: int = 4096) -> np.ndarray:
+    """Exact expected hypervolume improvement of ``front`` by one new point with independent
+    Gaussian objectives ``N(mu, sd^2)`` (maximised), BoTorch's analytic
+    ``ExpectedHypervolumeImprovement`` (Yang et al., 2019) over a box decomposition of the front.
 
+    Parameters
+    ----------
+    mu, sd : arrays ``(N, m)``, means and stds (BoTorch floors the variance at ``1e-9``).
+    front : array ``(k, m)`` of observed (signed) points; only those better than ``ref`` in every
+        objective matter.
+    ref : array ``(m,)``, the reference point.
 
-def _gp_marginals(model, X, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and standard deviation of each output of a batched multi-output
-    ``SingleTaskGP`` with a ``Standardize`` outcome transform at the rows of ``X`` (``N x d``).
-
-    Same numbers as ``model.posterior(X)``, but only the marginals, computed with one Cholesky
-    factor of the training covariance: ``model.posterior`` on ``N x 1 x d`` re-evaluates the
-    training kernel per candidate, and on ``N x d`` builds the joint ``N x N`` covariance.
+    Returns
+    -------
+    array ``(N,)`` of EHVI values, in the objectives' units (product).
     """
     import torch
+    from botorch.acquisition.multi_objective.analytic import ExpectedHypervolumeImprovement
+    from botorch.utils.multi_objective.box_decompositions.non_dominated import NondominatedPartitioning
 
+    ref = np.asarray(ref, float)
+    F = np.asarray(front, float)
+    F = F[(F > ref).all(1)] if len(F) else F.reshape(0, len(ref))
+    tref = torch.as_tensor(ref, dtype=torch.double)
+    part = NondominatedPartitioning(ref_point=tref, Y=torch.as_tensor(F, dtype=torch.double).reshape(-1, len(ref)))
+    acq = ExpectedHypervolumeImprovement(_FixedGaussians(mu, sd).model(), ref.tolist(), part)
+    rows = torch.arange(len(mu), dtype=torch.double).reshape(-1, 1, 1)
     with torch.no_grad():
-        Xtr = model.train_inputs[0]  # m x n x d
-        K = model.covar_module(Xtr).to_dense()
-        K = K + torch.diag_embed(model.likelihood.noise.expand(K.shape[:-1]))
-        L = torch.linalg.cholesky(K)
-        resid = (model.train_targets - model.mean_module(Xtr)).unsqueeze(-1)
-        alpha = torch.cholesky_solve(resid, L)
-        mus, vs = [], []
-        for s in range(0, len(X), chunk):
-            C = X[s: s + chunk].expand(Xtr.shape[0], -1, -1)
-            Ks = model.covar_module(C, Xtr).to_dense()
-            mus.append(model.mean_module(C) + (Ks @ alpha).squeeze(-1))
-            V = torch.linalg.solve_triangular(L, Ks.transpose(-1, -2), upper=False)
-            vs.append(model.covar_module(C, diag=True) - (V ** 2).sum(-2))
-        mu, var = torch.cat(mus, -1).T, torch.cat(vs, -1).T.clamp_min(0)
-        tf = model.outcome_transform
-        mu = mu * tf.stdvs + tf.means
-        sd = var.sqrt() * tf.stdvs
-    return mu.numpy(), sd.numpy()
+        return torch.cat([acq(r) for r in rows.split(chunk)]).numpy().astype(float)
 
 
 class MultiObjectiveBO(Strategy):
@@ -155,8 +180,9 @@ class MultiObjectiveBO(Strategy):
 
     Parameters
     ----------
-    space, target, direction, seed : see :class:`~naspredict.search.base.Strategy`; at least
-        two targets, each ``"max"`` or ``"min"``.
+    space, target, direction, seed : see :class:`~naspredict.search.base.Strategy`.  Required:
+        at least two targets (e.g. ``["valid_perf", "latency"]`` on NAS-Bench-Graph) and one
+        direction, ``"max"`` or ``"min"``, per target.
     acquisition : ``"qnehvi"`` (default), ``"qnparego"`` or ``"ehvi"`` (see the module doc).
     surrogate : ``"gp"`` (default) or ``"gcn-blr"``.
     encoding : vector encoding of the GP's input (default ``"features+onehot"``: on nbgraph-cora,
@@ -186,7 +212,7 @@ class MultiObjectiveBO(Strategy):
         The marginal-likelihood fit is most of a GP round's cost (about half at 190
         observations on NAS-Bench-Graph), and a GCN's training nearly all of it.
     kernel : ``"default"`` (BoTorch's ``SingleTaskGP`` kernel: RBF with one lengthscale per
-        input column) or ``"additive"`` (:class:`~naspredict.search.kernels.FirstOrderAdditiveKernel`,
+        input column) or ``"additive"`` (:class:`~naspredict.predictors.kernels.FirstOrderAdditiveKernel`,
         a sum of per-column effects with one shared lengthscale), for the ``gp`` surrogate.
         With ``"qnehvi"`` / ``"qnparego"`` the additive kernel is slow (BoTorch evaluates the
         joint posterior of each candidate with every observed cell); it suits ``"ehvi"``, which
@@ -202,10 +228,10 @@ class MultiObjectiveBO(Strategy):
 
     max_objectives = 10
     #: the enumerated pool and its encoding are per-process caches, rebuilt on demand
-    _transient = ("_pool", "_enc", "_kernel_levels")
+    _transient = ("_pool", "_gp")
 
-    def __init__(self, space, target: Sequence[str] = ("valid_perf", "latency"),
-                 direction: Sequence[str] = ("max", "min"), seed: int = 0, *,
+    def __init__(self, space, target: Sequence[str] | None = None,
+                 direction: Sequence[str] | None = None, seed: int = 0, *,
                  acquisition: str = "qnehvi", surrogate: str = "gp", encoding: str = "features+onehot",
                  ref_point: Sequence[float] | None = None, n_initial: int = 10,
                  log_transform: bool | Sequence[str] = False,
@@ -214,6 +240,10 @@ class MultiObjectiveBO(Strategy):
                  chunk_size: int = 256, max_enumerate: int = 50_000, n_random: int = 1000,
                  predictor_params: dict | None = None, torch_threads: int | None = None,
                  fit_maxiter: int = 200, refit_every: int = 1, kernel: str = "default"):
+        if target is None or direction is None:
+            raise ValueError("mobo needs target= (two or more metric names, e.g. "
+                             "['valid_perf', 'latency'] on NAS-Bench-Graph) and direction= (one "
+                             "'max' or 'min' per target); there are no defaults")
         super().__init__(space, target=target, direction=direction, seed=seed)
         m = len(self.targets)
         if m < 2:
@@ -225,7 +255,6 @@ class MultiObjectiveBO(Strategy):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self.kernel = kernel
-        self._kernel_levels: list | None = None  # FirstOrderAdditiveKernel levels ([]: none)
         self.acquisition = acquisition
         self.surrogate = surrogate
         self.encoding = encoding
@@ -240,7 +269,7 @@ class MultiObjectiveBO(Strategy):
         quant = self._target_mask(quantile_transform, "quantile_transform", self.targets)
         self.quantile_mask = quant
         self.log_mask = self._target_mask(log_transform, "log_transform", minimised) & ~quant
-        self._rank: dict[int, Any] = {}  # objective -> RankGauss fitted on this round's data
+        self._transforms: list = []  # per objective: the target transform fitted this round
         self.n_initial = int(n_initial)
         self.clip_at_ref = bool(clip_at_ref)
         self.max_candidates = int(max_candidates)
@@ -260,11 +289,11 @@ class MultiObjectiveBO(Strategy):
             raise ValueError(f"refit_every must be >= 1, got {refit_every}")
         self.refit_every = int(refit_every)
         self._rounds = 0  # surrogate proposal rounds so far
-        self._gp_state: tuple[int, dict] | None = None
+        self._gp_state: tuple | None = None  # the GP's hyper-parameters (warm start), state
         self._gcn_models: list | None = None
         self.round_seconds: list[float] = []
-        self._enc = make_encoding(encoding, self.space) if surrogate == "gp" else None
-        self._pool: tuple | None = None
+        self._gp = self._make_gp() if surrogate == "gp" else None
+        self._pool = None
         self._dead: set[int] = set()  # pool rows known to be evaluated / pending / duplicates
 
     def _target_mask(self, spec: bool | Sequence[str], what: str, when_true: Sequence[str]) -> np.ndarray:
@@ -280,103 +309,80 @@ class MultiObjectiveBO(Strategy):
         return np.array([t in names for t in self.targets])
 
     # -- candidates ------------------------------------------------------------------------------
+    def _make_gp(self):
+        """The ``botorch-gp`` predictor this strategy fits every round (warm-started)."""
+        from ..predictors import make
+        return make("botorch-gp", space=self.space, encoding=self.encoding, kernel=self.kernel,
+                    fit_maxiter=self.fit_maxiter, warm_start=True, max_enumerate=self.max_enumerate)
+
     def _load_pool(self):
-        """The enumerated space and its scaled encoding (cached per process), or ``None``."""
+        """The enumerated space with the GP's scaled encoding (cached per process), or ``None``."""
         if self._pool is None:
-            if _pool_size(self.space, self.max_enumerate) is None:
-                self._pool = ()
-            else:
-                key = (self.space.space_id, self.encoding if self._enc is not None else "")
-                if key not in _POOL_CACHE:
-                    archs = list(self.space.enumerate())
-                    index = {a: i for i, a in enumerate(archs)}
-                    if self._enc is not None:
-                        X = np.asarray(self._enc.transform(archs), dtype=np.float64)
-                        lo, span = X.min(0), X.max(0) - X.min(0)
-                        span[span == 0] = 1.0
-                        X = (X - lo) / span
-                    else:
-                        X, lo, span = np.empty((len(archs), 0)), np.zeros(0), np.ones(0)
-                    _POOL_CACHE[key] = (archs, index, X, lo, span)
-                self._pool = _POOL_CACHE[key]
+            enc = self.encoding if self.surrogate == "gp" else "onehot"
+            self._pool = encoded_pool(self.space, enc, self.max_enumerate) or ()
         return self._pool or None
 
-    def _encode(self, archs: list, lo=None, span=None) -> np.ndarray:
-        X = np.asarray(self._enc.transform(archs), dtype=np.float64)
-        if lo is None:
-            return X
-        return np.clip((X - lo) / span, 0.0, 1.0)
-
-    def _candidates(self, front_archs: list) -> tuple[list, np.ndarray | None, np.ndarray | None]:
-        """Candidate archs (not yet seen or pending) with their scaled encodings and the
-        scaling (``lo``, ``span``) used, for the GP."""
+    def _candidates(self, front_archs: list) -> tuple[list, np.ndarray | None]:
+        """Candidate archs (not yet seen or pending) and, for an enumerated space, their rows of
+        the scaled encoding."""
         pool = self._load_pool()
         if pool is not None:
-            archs, index, X, lo, span = pool
             for a in [a for a, _ in self.history]:
-                i = index.get(a)
+                i = pool.index.get(a)
                 if i is not None:
                     self._dead.add(i)
-            rows = np.setdiff1d(np.arange(len(archs)), np.fromiter(self._dead, int, len(self._dead)))
+            rows = np.setdiff1d(np.arange(len(pool.archs)), np.fromiter(self._dead, int, len(self._dead)))
             busy = {p.arch for p in self.pending()}
-            rows = np.array([i for i in rows if archs[i] not in busy], dtype=int)
-            return [archs[i] for i in rows], (X[rows] if self._enc is not None else None), rows
-        # too large to enumerate: neighbours and 2-step mutants of the front, plus random cells
-        cands: dict[Any, None] = {}
-        for a in front_archs[:20]:
-            for b in self.space.neighbours(a):
-                cands.setdefault(b, None)
-            for _ in range(50):
-                cands.setdefault(self.space.mutate(self.space.mutate(a, self.rng), self.rng), None)
-        for a in self.sample_new(self.n_random):
-            cands.setdefault(a, None)
-        out = [a for a in cands if self.is_new(a)]
-        return out, None, None
+            rows = np.array([i for i in rows if pool.archs[i] not in busy], dtype=int)
+            return [pool.archs[i] for i in rows], pool.X[rows]
+        # too large to enumerate: mutants of the front plus random cells (candidates module)
+        cands = mutants(self.space, front_archs[:20], n_mutants=self.n_random, n_total=2 * self.n_random,
+                        key=self.key, is_new=self.is_new, rng=self.rng, sample_new=self.sample_new)
+        return cands, None
 
     # -- helpers -----------------------------------------------------------------------------------
     def _signed_ref(self) -> np.ndarray | None:
         return None if self.ref_point is None else self.ref_point * self.signs
 
+    @property
+    def transformed(self) -> bool:
+        """Whether some objective is modelled on a non-affine scale (log or rank): then the
+        surrogate's Gaussians are not Gaussian in the objectives' units, and the acquisition
+        integrates by Monte Carlo through the inverse map."""
+        return bool(self.log_mask.any() or self.quantile_mask.any())
+
     def _to_model(self, Y: np.ndarray) -> np.ndarray:
         """Signed objective values -> the scale the surrogate models (log / rank normal scores
-        where asked; the rank transform is refitted on ``Y``)."""
-        from ..predictors.transforms import RankGauss
+        where asked, :mod:`naspredict.predictors.transforms`; refitted on ``Y`` every round)."""
+        self._transforms = []
+        for j in range(Y.shape[1]):
+            if self.quantile_mask[j]:
+                t = RankGauss(Y[:, j])
+            elif self.log_mask[j]:
+                t = Log(Y[:, j], sign=self.signs[j], name=repr(self.targets[j]))
+            else:
+                t = Identity()
+            self._transforms.append(t)
         Z = Y.copy()
-        for j in np.nonzero(self.quantile_mask)[0]:
-            self._rank[j] = RankGauss(Y[:, j])
-            Z[:, j] = self._rank[j].forward(Y[:, j])
-        for j in np.nonzero(self.log_mask)[0]:
-            raw = Y[:, j] * self.signs[j]
-            if (raw <= 0).any():
-                raise ValueError(f"log_transform needs positive values of {self.targets[j]!r}")
-            Z[:, j] = np.log(raw)
+        for j, t in enumerate(self._transforms):
+            if not isinstance(t, Identity):
+                Z[:, j] = t.forward(Y[:, j])
         return Z
 
     def _from_model(self, Z):
         """Inverse of :meth:`_to_model` (numpy or torch, last axis = objectives).  The rank
         transform's inverse goes through numpy: no gradient flows through it (the acquisition
         is only evaluated on discrete candidates)."""
-        if not (self.log_mask.any() or self.quantile_mask.any()):
+        if not self.transformed:
             return Z
-        is_np = isinstance(Z, np.ndarray)
-        if is_np:
+        if isinstance(Z, np.ndarray):
             out = Z.copy()
-            for j in np.nonzero(self.log_mask)[0]:
-                out[..., j] = self.signs[j] * np.exp(Z[..., j])
-            for j in np.nonzero(self.quantile_mask)[0]:
-                out[..., j] = self._rank[j].inverse(Z[..., j])
+            for j, t in enumerate(self._transforms):
+                if not isinstance(t, Identity):
+                    out[..., j] = t.inverse(Z[..., j])
             return out
         import torch
-        cols = []
-        for j in range(Z.shape[-1]):
-            if self.log_mask[j]:
-                cols.append(self.signs[j] * torch.exp(Z[..., j]))
-            elif self.quantile_mask[j]:
-                back = self._rank[j].inverse(Z[..., j].detach().cpu().numpy())
-                cols.append(torch.as_tensor(back, dtype=Z.dtype, device=Z.device))
-            else:
-                cols.append(Z[..., j])
-        return torch.stack(cols, dim=-1)
+        return torch.stack([t.inverse_tensor(Z[..., j]) for j, t in enumerate(self._transforms)], dim=-1)
 
     def _optimistic(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
         """Per-objective optimistic value (signed, original units) from model-scale mean/std."""
@@ -413,7 +419,7 @@ class MultiObjectiveBO(Strategy):
         ref = self._signed_ref()
         if ref is None:
             ref = self._infer_ref(Y[front_mask], Y)
-        cands, Xc, _ = self._candidates(front_archs)
+        cands, Xc = self._candidates(front_archs)
         if not cands:
             return []
         if self.surrogate == "gp":
@@ -438,8 +444,8 @@ class MultiObjectiveBO(Strategy):
 
     def _mark_dead(self, a) -> None:
         pool = self._load_pool()
-        if pool is not None and a in pool[1]:
-            self._dead.add(pool[1][a])
+        if pool is not None and a in pool.index:
+            self._dead.add(pool.index[a])
 
     def _update(self, pairs) -> None:
         for a, _ in pairs:
@@ -464,49 +470,30 @@ class MultiObjectiveBO(Strategy):
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
         from botorch.acquisition.multi_objective.parego import qLogNParEGO
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
-        from botorch.models.transforms.outcome import Standardize
         from botorch.sampling import SobolQMCNormalSampler
-        from gpytorch.mlls import ExactMarginalLogLikelihood
 
-        pool = self._load_pool()
         busy = [p.arch for p in self.pending() if p.fidelity.is_full]  # asynchronous workers
-        if pool is not None:
-            Xtr = self._encode(archs, pool[3], pool[4])
-            Xb = self._encode(busy, pool[3], pool[4]) if busy else None
-        else:
-            Xall = self._encode(list(archs) + list(cands) + busy)
-            lo, span = Xall.min(0), Xall.max(0) - Xall.min(0)
-            span[span == 0] = 1.0
-            Xall = (Xall - lo) / span
-            Xtr, Xc = Xall[: len(archs)], Xall[len(archs): len(archs) + len(cands)]
-            Xb = Xall[len(archs) + len(cands):] if busy else None
         Z = self._model_targets(Y, ref)
         seed = int(self.rng.integers(2**31 - 1))
-        with torch.random.fork_rng(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.manual_seed(seed)
-            tX = torch.as_tensor(Xtr, dtype=torch.double)
-            tZ = torch.as_tensor(Z, dtype=torch.double)
-            model = SingleTaskGP(tX, tZ, outcome_transform=Standardize(m=Z.shape[1]),
-                                 covar_module=self._covar(Z.shape[1]))
-            warm = self._gp_state is not None and self._gp_state[0] == tX.shape[-1]
-            if warm:
-                model.load_state_dict(self._gp_state[1], strict=False)  # warm start
-            if not warm or self._refit_now():
-                fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model),
-                                 optimizer_kwargs={"options": {"maxiter": self.fit_maxiter}})
-            self._gp_state = (tX.shape[-1], {k: v.clone() for k, v in model.state_dict().items()
-                                             if "outcome_transform" not in k})
-            model.eval()
-            tC = torch.as_tensor(Xc, dtype=torch.double)
-            mu, sd = _gp_marginals(model, tC)
-            if self.acquisition == "ehvi":  # predictive std of a new observation
-                noise = (model.likelihood.noise.reshape(-1) * model.outcome_transform.stdvs.reshape(-1) ** 2)
-                sd = np.sqrt(sd ** 2 + noise.detach().numpy()[None, :])
-                busy_mu = None if Xb is None else _gp_marginals(model, torch.as_tensor(Xb, dtype=torch.double))[0]
-                return self._select_mc(mu, sd, Y, ref, q, seed, busy_mu)
+        gp = self._gp
+        gp.set_params(random_state=seed, optimize_hypers=self._refit_now())
+        if self._gp_state is not None:
+            gp.hyper_state_ = self._gp_state  # warm start from the last round (also after a resume)
+        gp.fit_outputs(archs, Z, scale_with=None if Xc is not None else list(cands) + busy)
+        self._gp_state = gp.hyper_state_
+        if Xc is None:
+            Xc = gp.encode(cands)
+        Xb = gp.encode(busy) if busy else None
+        mu, sd = gp.marginals(Xc)
+        if self.acquisition == "ehvi":  # predictive std of a new observation
+            sd = np.sqrt(sd ** 2 + gp.noise_variance()[None, :])
+            busy_mu = None if Xb is None else gp.marginals(Xb)[0]
+            return self._select_ehvi(mu, sd, Y, ref, q, seed, busy_mu)
+        model = gp.model_
+        tX = torch.as_tensor(gp.X_train_, dtype=torch.double)
+        tC = torch.as_tensor(Xc, dtype=torch.double)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # BoTorch's baseline pruning draws from the global RNG
             scale = np.maximum(Y.std(0), 1e-12)
             keep = self._prefilter(self._optimistic(mu, sd), Y, ref, scale)
             choices = tC[keep].unsqueeze(-2)
@@ -538,21 +525,6 @@ class MultiObjectiveBO(Strategy):
         rest = [int(i) for i in np.argsort(-vals, kind="stable") if int(i) not in chosen]
         return [int(keep[i]) for i in chosen + rest]
 
-    def _covar(self, m: int):
-        """The GP's kernel (``None``: BoTorch's default for ``SingleTaskGP``)."""
-        if self.kernel == "default":
-            return None
-        import torch
-        from gpytorch.kernels import ScaleKernel
-
-        from .kernels import FirstOrderAdditiveKernel
-        batch = torch.Size([m])
-        if self._kernel_levels is None:  # each column's values over the pool, once per run
-            pool = self._load_pool()
-            self._kernel_levels = [] if pool is None else [np.unique(c) for c in pool[2].T]
-        levels = self._kernel_levels or None
-        return ScaleKernel(FirstOrderAdditiveKernel(levels=levels, batch_shape=batch), batch_shape=batch)
-
     # GCN-BLR ---------------------------------------------------------------------------------------
     def _propose_gcn(self, archs, Y, ref, cands, q) -> list[int]:
         from ..predictors import make
@@ -572,7 +544,33 @@ class MultiObjectiveBO(Strategy):
             mu[:, j], sd[:, j] = np.asarray(m_j, float), np.maximum(np.asarray(s_j, float), 1e-12)
             if busy:
                 busy_mu[:, j] = np.asarray(model.predict(busy), float)
-        return self._select_mc(mu, sd, Y, ref, q, seed, busy_mu)
+        return self._select_ehvi(mu, sd, Y, ref, q, seed, busy_mu)
+
+    def _select_ehvi(self, mu, sd, Y, ref, q, seed, busy_mu=None) -> list[int]:
+        """Candidate order from independent Gaussians ``N(mu, sd^2)`` per objective (model
+        scale): BoTorch's analytic EHVI of the observed front when no objective is transformed
+        (exact), else the Monte-Carlo estimate of :meth:`_select_mc`; ParEGO always by Monte
+        Carlo.  The pre-filter, ``q`` picks by Kriging believer and ``busy_mu`` work as there."""
+        if self.transformed or self.acquisition == "qnparego":
+            return self._select_mc(mu, sd, Y, ref, q, seed, busy_mu)
+        scale = np.maximum(Y.std(0), 1e-12)
+        keep = self._prefilter(self._optimistic(mu, sd), Y, ref, scale)
+        mu, sd = mu[keep], sd[keep]
+        front = Y[pareto_front(Y)]
+        if busy_mu is not None and len(busy_mu):
+            front = np.vstack([front, busy_mu])
+            front = front[pareto_front(front)]
+        chosen: list[int] = []
+        vals = None
+        for _ in range(min(q, len(keep))):
+            vals = analytic_ehvi(mu, sd, front, ref, chunk=max(self.chunk_size, 1))
+            vals[chosen] = -np.inf
+            i = int(np.argmax(vals))
+            chosen.append(i)
+            front = np.vstack([front, mu[i]])  # Kriging believer
+            front = front[pareto_front(front)]
+        rest = [int(i) for i in np.argsort(-vals, kind="stable") if int(i) not in chosen]
+        return [int(keep[i]) for i in chosen + rest]
 
     def _select_mc(self, mu, sd, Y, ref, q, seed, busy_mu=None) -> list[int]:
         """Candidate order from independent Gaussian predictions ``N(mu, sd^2)`` per objective

@@ -1,4 +1,4 @@
-"""GP kernels for the search surrogates.
+"""GP kernels for the GP predictors (moved from ``naspredict.search``; used by ``botorch-gp``, which mobo fits).
 
 ``FirstOrderAdditiveKernel``: ``k(x, x') = mean_j exp(-(x_j - x'_j)^2 / (2 l^2))``, the
 first-order term of an additive GP (Duvenaud, Nickisch & Rasmussen, "Additive Gaussian
