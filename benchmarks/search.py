@@ -57,6 +57,9 @@ SINGLE = {
     "random": ("random", {}),
     "tpe": ("optuna", {}),
 }
+#: source tables of the transfer rows of protocol (b): their values of the protocol's targets
+TRANSFER_SOURCES = ("nbgraph-citeseer", "nbgraph-pubmed")
+
 MULTI = {
     "mobo-qnehvi": ("mobo", {"acquisition": "qnehvi"}),
     "mobo-qnparego": ("mobo", {"acquisition": "qnparego"}),
@@ -74,6 +77,9 @@ MULTI = {
     # ARD default (with qNEHVI this kernel is slow: the joint posterior of every candidate with
     # the observed cells costs an n x n kernel per candidate)
     "mobo-ehvi-additive": ("mobo", {"acquisition": "ehvi", "kernel": "additive"}),
+    # transfer: the same cell's valid_perf and latency on nbgraph-citeseer and nbgraph-pubmed
+    # (other data sets of the same table) as extra GP input columns (mobo's source_features)
+    "mobo-qnehvi-transfer": ("mobo", {"acquisition": "qnehvi", "transfer": TRANSFER_SOURCES}),
     "random": ("random", {}),
     "nsga2": ("optuna", {"sampler": "nsga2"}),
     "tpe": ("optuna", {"sampler": "tpe"}),
@@ -229,6 +235,22 @@ def _multi_problem():
     return bench, targets, dirs, signs, table, ref
 
 
+def _source_features(bench, sources, targets) -> dict:
+    """arch -> its values of ``targets`` on each source table (every arch of ``bench`` must
+    have a row there: the NAS-Bench-Graph tables share their cells)."""
+    cols = []
+    for name in sources:
+        src = data.load(name)
+        index = {a: i for i, a in enumerate(src.archs)}
+        missing = [a for a in bench.archs if a not in index]
+        if missing:
+            raise ValueError(f"{len(missing)} cells of {bench.name} have no row in {name}")
+        rows = np.array([index[a] for a in bench.archs])
+        cols += [np.asarray(src.values(t), float)[rows] for t in targets]
+    V = np.column_stack(cols)
+    return {a: V[i] for i, a in enumerate(bench.archs)}
+
+
 def _multi_run(label: str, seed: int, budget: int = 200) -> tuple[dict, np.ndarray | None]:
     """One protocol-(b) run: the summary row (and, for mobo-qnehvi seed 0, its values for the
     Pareto plot)."""
@@ -238,6 +260,9 @@ def _multi_run(label: str, seed: int, budget: int = 200) -> tuple[dict, np.ndarr
     params = dict(params)
     if params.pop("protocol_ref", False):  # the protocol's reference point, in original units
         params["ref_point"] = list(ref * signs)
+    sources = params.pop("transfer", None)
+    if sources:
+        params["source_features"] = _source_features(bench, sources, targets)
     t0 = time.perf_counter()
     if name == "optuna":
         vals = np.array(_optuna_values(bench, targets, dirs, seed, params["sampler"], budget))

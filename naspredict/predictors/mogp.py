@@ -23,6 +23,14 @@ cached per process); otherwise by their range over the training archs plus the f
 keyword ``scale_with=`` (e.g. the candidates the caller will score), and predictions clip to
 ``[0, 1]``.
 
+**Transfer.**  ``source_features``: a mapping arch -> values of that arch on related tasks
+(e.g. the same cell's validation accuracy and latency on other data sets of the same table),
+appended to the encoding as extra input columns, each as the normal scores of its ranks over
+the mapping (:class:`~naspredict.predictors.transforms.RankGauss`) scaled to ``[0, 1]``; the
+ARD kernel learns how much each source column matters (the "source objectives as features"
+form of transfer, cf. the warm-starting features of Feurer, Springenberg & Hutter, AAAI 2015).
+Every arch the model sees must be in the mapping.
+
 **Warm starts.**  With ``warm_start=True`` a refit starts from the previous fit's
 hyper-parameters; with ``optimize_hypers=False`` as well it keeps them and only conditions on
 the new data (exact and cheap; ``mobo``'s ``refit_every``).
@@ -67,6 +75,8 @@ class BoTorchGPPredictor(Predictor):
     optimize_hypers : learn the hyper-parameters on fit (default ``True``); ``False`` with a
         warm start keeps the previous ones and only conditions on the data.
     max_enumerate : finite spaces up to this size are scaled over all their archs.
+    source_features : optional mapping arch -> sequence of ``k`` floats (values on related
+        tasks), appended as ``k`` input columns (see the module doc).  Default ``None``.
 
     Attributes
     ----------
@@ -80,8 +90,9 @@ class BoTorchGPPredictor(Predictor):
 
     def __init__(self, space="nb201", encoding: str = "features+onehot", kernel: str = "default",
                  fit_maxiter: int = 200, warm_start: bool = False, optimize_hypers: bool = True,
-                 max_enumerate: int = 50_000, random_state: int | None = 0):
+                 max_enumerate: int = 50_000, source_features=None, random_state: int | None = 0):
         super().__init__(space, random_state)
+        self.source_features = source_features
         self.encoding = encoding
         self.kernel = kernel
         self.fit_maxiter = fit_maxiter
@@ -98,9 +109,41 @@ class BoTorchGPPredictor(Predictor):
         from ..encodings import make_encoding
         return np.asarray(make_encoding(self.encoding, self.space_).transform(list(archs)), dtype=np.float64)
 
+    def _source_columns(self, archs) -> np.ndarray:
+        """``(n, k)`` source-feature columns in ``[0, 1]`` (see ``source_features``)."""
+        from .transforms import RankGauss
+        src = self.source_features
+        if getattr(self, "_src_key", None) != id(src):
+            keys = list(src)
+            V = np.asarray([np.asarray(src[a], float).ravel() for a in keys], float)
+            if V.ndim != 2 or not np.isfinite(V).all():
+                raise ValueError("source_features must map every arch to the same number of finite values")
+            cols = []
+            for j in range(V.shape[1]):
+                z = RankGauss(V[:, j]).forward(V[:, j])
+                span = z.max() - z.min()
+                cols.append((z - z.min()) / (span if span > 0 else 1.0))
+            self._src_table = {a: i for i, a in enumerate(keys)}
+            self._src_X = np.column_stack(cols)
+            self._src_key = id(src)
+        rows = []
+        for a in archs:
+            i = self._src_table.get(a)
+            if i is None:
+                raise ValueError(f"arch {a} has no entry in source_features; give values for every "
+                                 f"arch the model is fitted on or asked about")
+            rows.append(i)
+        return self._src_X[np.asarray(rows, dtype=int)].reshape(len(rows), -1)
+
     def encode(self, archs: Sequence[Any]) -> np.ndarray:
         """Archs -> the model's inputs, array ``(n, d)`` in ``[0, 1]`` (pool rows are looked
-        up, not re-encoded).  Needs a fitted model."""
+        up, not re-encoded; ``source_features`` columns last).  Needs a fitted model."""
+        X = self._encode_arch(archs)
+        if self.source_features is None:
+            return X
+        return np.hstack([X, self._source_columns(archs)])
+
+    def _encode_arch(self, archs: Sequence[Any]) -> np.ndarray:
         pool = self._pool()
         if pool is not None:
             rows = [pool.index.get(a) for a in archs]
@@ -156,7 +199,7 @@ class BoTorchGPPredictor(Predictor):
         pool = self._pool()
         if pool is not None:
             self.x_lo_, self.x_span_ = pool.lo, pool.span
-            X = self.encode(archs)
+            X = self._encode_arch(archs)
         else:
             extra = list(scale_with or [])
             raw = self._raw(list(archs) + extra)
@@ -164,6 +207,8 @@ class BoTorchGPPredictor(Predictor):
             span[span == 0] = 1.0
             self.x_lo_, self.x_span_ = lo, span
             X = (raw[: len(archs)] - lo) / span
+        if self.source_features is not None:
+            X = np.hstack([X, self._source_columns(archs)])
         m = Y.shape[1]
         prev = getattr(self, "hyper_state_", None) if self.warm_start else None
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -198,7 +243,7 @@ class BoTorchGPPredictor(Predictor):
         from .kernels import FirstOrderAdditiveKernel
         batch = torch.Size([m]) if m > 1 else torch.Size([])
         pool = self._pool()
-        levels = None if pool is None else pool.levels()
+        levels = None if pool is None or self.source_features is not None else pool.levels()
         return ScaleKernel(FirstOrderAdditiveKernel(levels=levels, batch_shape=batch), batch_shape=batch)
 
     # -- prediction -----------------------------------------------------------------------------

@@ -217,6 +217,11 @@ class MultiObjectiveBO(Strategy):
         With ``"qnehvi"`` / ``"qnparego"`` the additive kernel is slow (BoTorch evaluates the
         joint posterior of each candidate with every observed cell); it suits ``"ehvi"``, which
         needs only the marginals.
+    source_features : transfer from related tasks (``surrogate="gp"`` only): a mapping arch ->
+        that arch's values on other tasks (e.g. ``valid_perf`` and ``latency`` on
+        ``nbgraph-citeseer`` and ``nbgraph-pubmed`` when searching ``nbgraph-cora``), given to
+        the GP as extra input columns (``botorch-gp``'s ``source_features``).  Every candidate
+        must be in it.  Default ``None``.
     torch_threads : deprecated and ignored (to be removed in the next release); passing
         anything but ``None`` warns.  The strategy no longer changes the process's thread
         count: the application sets it once (``naspredict --threads``, default 1, or
@@ -228,7 +233,7 @@ class MultiObjectiveBO(Strategy):
 
     max_objectives = 10
     #: the enumerated pool and its encoding are per-process caches, rebuilt on demand
-    _transient = ("_pool", "_gp")
+    _transient = ("_pool", "_gp", "source_features")
 
     def __init__(self, space, target: Sequence[str] | None = None,
                  direction: Sequence[str] | None = None, seed: int = 0, *,
@@ -239,7 +244,8 @@ class MultiObjectiveBO(Strategy):
                  max_candidates: int = 1000, beta: float = 2.0, mc_samples: int | None = None,
                  chunk_size: int = 256, max_enumerate: int = 50_000, n_random: int = 1000,
                  predictor_params: dict | None = None, torch_threads: int | None = None,
-                 fit_maxiter: int = 200, refit_every: int = 1, kernel: str = "default"):
+                 fit_maxiter: int = 200, refit_every: int = 1, kernel: str = "default",
+                 source_features=None):
         if target is None or direction is None:
             raise ValueError("mobo needs target= (two or more metric names, e.g. "
                              "['valid_perf', 'latency'] on NAS-Bench-Graph) and direction= (one "
@@ -255,6 +261,9 @@ class MultiObjectiveBO(Strategy):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self.kernel = kernel
+        if source_features is not None and surrogate != "gp":
+            raise ValueError("source_features (transfer from related tasks) needs surrogate='gp'")
+        self.source_features = source_features
         self.acquisition = acquisition
         self.surrogate = surrogate
         self.encoding = encoding
@@ -313,7 +322,8 @@ class MultiObjectiveBO(Strategy):
         """The ``botorch-gp`` predictor this strategy fits every round (warm-started)."""
         from ..predictors import make
         return make("botorch-gp", space=self.space, encoding=self.encoding, kernel=self.kernel,
-                    fit_maxiter=self.fit_maxiter, warm_start=True, max_enumerate=self.max_enumerate)
+                    fit_maxiter=self.fit_maxiter, warm_start=True, max_enumerate=self.max_enumerate,
+                    source_features=self.source_features)
 
     def _load_pool(self):
         """The enumerated space with the GP's scaled encoding (cached per process), or ``None``."""
