@@ -98,3 +98,25 @@ def test_packaging_metadata():
     assert deps["botorch"] == "botorch>=0.11.1"  # 0.11.0 lacks qLogNParEGO, which mobo imports
     assert meta["license"] == "Apache-2.0" and (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
     assert (ROOT / "naspredict" / "py.typed").exists()
+
+
+def test_runs_json_and_batch_size_usage_error(tmp_path, capsys):
+    db = str(tmp_path / "s.db")
+    assert main(["search", "-b", "nb201-cifar10", "-t", "baseline_accuracy", "-s", "random", "-n", "3",
+                 "--store", db, "--out", str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--store", db, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["name"] == "random-nb201-cifar10-0" and rows[0]["complete"] == 3
+    with pytest.raises(SystemExit) as exc:
+        main(["search", "-b", "nb201-cifar10", "-t", "baseline_accuracy", "--batch-size", "0", "--store", db])
+    assert exc.value.code == 2 and "--batch-size must be at least 1" in capsys.readouterr().err
+
+
+def test_tell_with_plain_numbers_says_what_it_takes():
+    from naspredict.search import make_strategy
+    s = make_strategy("random", "nb201", "baseline_accuracy", "max", seed=0)
+    s.ask(1)
+    for bad in (91.2, [91.2], "91.2"):
+        with pytest.raises(TypeError, match="tell\\(\\) takes finished Trials"):
+            s.tell(bad)

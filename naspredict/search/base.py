@@ -203,6 +203,10 @@ class Strategy(ABC):
             trials = [Trial(None, a, getattr(r, "fidelity", FULL)).finish(r) for a, r in zip(archs, results)]
         if isinstance(trials, Trial):
             trials = [trials]
+        if isinstance(trials, (str, bytes, Result)) or not hasattr(trials, "__iter__"):
+            raise TypeError(f"tell() takes finished Trials (one, or a list), got {type(trials).__name__}; "
+                            f"build them with proposal.trial(Result(metrics={{...}})) or "
+                            f"Trial(id, arch).finish(result)")
         trials = list(trials)
         for t in trials:
             if not isinstance(t, Trial):

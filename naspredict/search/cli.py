@@ -138,7 +138,8 @@ def register(sub) -> None:
                    help="stop once the trials' summed cost reaches this many seconds (simulated for tables)")
     p.add_argument("--wall-seconds", type=float, default=None,
                    help="stop after this many wall-clock seconds (running trials are left for --resume)")
-    p.add_argument("--batch-size", type=int, default=1, help="proposals per round (serial executor)")
+    p.add_argument("--batch-size", type=_at_least_one("--batch-size"), default=1,
+                   help="proposals per round (serial executor)")
     p.add_argument("--executor", default="serial", choices=("serial", "local", "ray", "simulated"),
                    help="where trials run: this process (serial, default), a local process pool, a Ray "
                         "cluster, or K virtual workers on a simulated clock (results arrive out of order)")
@@ -172,6 +173,8 @@ def register(sub) -> None:
                    help="delete this run: its trials, per-epoch values and strategy state (refused "
                         "while a process drives it)")
     p.add_argument("--yes", "-y", action="store_true", help="delete without asking")
+    from ..cli import add_json_flag
+    add_json_flag(p)
     p.set_defaults(func=_runs)
 
     p = sub.add_parser("export", help="write a run's evaluations as logged results or an Optuna study",
@@ -535,6 +538,19 @@ def _check_out(text: str) -> Path:
     return path
 
 
+def _at_least_one(flag: str):
+    """An argparse type: an int >= 1, else a usage error naming ``flag`` (exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, got {text!r}") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"{flag} must be at least 1, got {n}")
+        return n
+    return parse
+
+
 def _workers(executor: str, workers: int | None) -> int | None:
     """The number of workers an executor runs with (what a run stores: 2 by default for a
     local pool or the simulator; Ray's default is the cluster's CPUs, stored as None)."""
@@ -672,6 +688,9 @@ def _runs(args) -> int:
         raise ValueError("--yes goes with --delete NAME")
     with _open_existing(args.store) as store:
         df = store.runs()
+    if args.json:
+        print(df.to_json(orient="records", indent=1))
+        return 0
     with pd_options():
         print(df.to_string(index=False) if len(df) else "no runs")
     return 0
