@@ -22,6 +22,9 @@ order, columns ``arch, fidelity, value, cost``; one line adds a method):
 - ``optuna-tpe-hb``: the same with Optuna's ``HyperbandPruner(min_resource=12, max_resource=200,
   reduction_factor=3)``: each trial reports its 12-epoch value at step 12; a pruned trial costs
   12 epochs, a completed one 200 (it reports the full value at step 200);
+- ``optuna-tpe-hb-default``: the same with ``HyperbandPruner()``'s defaults (``min_resource=1``,
+  ``max_resource="auto"``, ``reduction_factor=3``): its rungs at 1, 3 and 9 steps are all judged
+  at the step-12 report, so its most aggressive bracket lets about 1 in 27 through;
 - ``sh-random``: naspredict ``successive-halving`` with uniform proposals: 27 new cells at 12
   epochs, the best 3 at 200, repeated (``eta=9, n_configs=27``);
 - ``sh-random-raw``: the same schedule over the 15,625 raw cells (no canonical forms), simulated
@@ -117,17 +120,22 @@ def _cell(trial):
     return NB201Arch(tuple(trial.suggest_categorical(f"e{i}", list(OPS)) for i in range(6)))
 
 
-def optuna_run(seed: int, budget: float, *, pruner: bool) -> pd.DataFrame:
+#: HyperbandPruner's settings for optuna-tpe-hb: the two levels as its resource range
+HB_PRUNER = {"min_resource": LOW, "max_resource": FULL_EPOCHS, "reduction_factor": 3}
+
+
+def optuna_run(seed: int, budget: float, *, pruner: bool, pruner_params: dict | None = None) -> pd.DataFrame:
     """Optuna TPE (multivariate) over the six edges, at full fidelity or with a
-    HyperbandPruner at 12 -> 200 epochs; stops at the optimum or ``budget`` epochs.  Repeats are
-    answered from a cache (see the module docstring for what they cost)."""
+    HyperbandPruner (``pruner_params``, default :data:`HB_PRUNER`) at 12 -> 200 epochs; stops at
+    the optimum or ``budget`` epochs.  Repeats are answered from a cache (see the module
+    docstring for what they cost)."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ev = _evaluator()
     sp = ev.space
     low_fid, full_fid = ev.fidelities.levels
-    kw = {"pruner": optuna.pruners.HyperbandPruner(min_resource=LOW, max_resource=FULL_EPOCHS,
-                                                   reduction_factor=3)} if pruner else {}
+    params = HB_PRUNER if pruner_params is None else pruner_params
+    kw = {"pruner": optuna.pruners.HyperbandPruner(**params)} if pruner else {}
     # a fixed study name: HyperbandPruner assigns trials to brackets by hashing it with the
     # trial number, so Optuna's default random name would make runs irreproducible
     study = optuna.create_study(study_name=f"nb201-mf-seed{seed}", direction="maximize",
@@ -197,6 +205,7 @@ def sh_raw_run(seed: int, budget: float, n: int = 27, keep: int = 3) -> pd.DataF
 METHODS: dict[str, Callable[[int, float], pd.DataFrame]] = {
     "optuna-tpe": lambda seed, budget: optuna_run(seed, budget, pruner=False),
     "optuna-tpe-hb": lambda seed, budget: optuna_run(seed, budget, pruner=True),
+    "optuna-tpe-hb-default": lambda seed, budget: optuna_run(seed, budget, pruner=True, pruner_params={}),
     "sh-random": lambda seed, budget: strategy_run("successive-halving", seed, budget, fidelities=(LOW, FULL_EPOCHS),
                                                    eta=9, n_configs=27),
     "sh-random-raw": sh_raw_run,
