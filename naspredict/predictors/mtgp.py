@@ -254,9 +254,10 @@ class MultiTaskGPPredictor(Predictor):
             k_fid.lengthscale = float(np.sqrt(-0.5 / np.log(float(self.fidelity_corr))))
             covar = covar * k_fid
         if self.task_col_ is not None:
-            k_task = gpytorch.kernels.IndexKernel(num_tasks=len(self.task_ids_),
-                                                  rank=min(int(self.task_rank), len(self.task_ids_)),
-                                                  active_dims=(self.task_col_,))
+            with torch.random.fork_rng(devices=[]):  # IndexKernel draws its start from torch's RNG
+                k_task = gpytorch.kernels.IndexKernel(num_tasks=len(self.task_ids_),
+                                                      rank=min(int(self.task_rank), len(self.task_ids_)),
+                                                      active_dims=(self.task_col_,))
             covar = covar * k_task  # the task kernel carries each task's variance
         else:
             covar = gpytorch.kernels.ScaleKernel(covar)
@@ -273,9 +274,10 @@ class MultiTaskGPPredictor(Predictor):
         model.mean_module = _FidelityMean(self.fid_col_)
         model = model.double()
         likelihood.noise = 0.1
-        if self.task_col_ is not None:  # deterministic start of W (gpytorch draws it randomly)
+        if self.task_col_ is not None:  # deterministic start: B = 0.25 (all ones) + I
             with torch.no_grad():
                 k_task.covar_factor.copy_(torch.full_like(k_task.covar_factor, 0.5))
+                k_task.raw_var.zero_()
         if self.warm_start is not None:
             try:
                 model.load_state_dict(self.warm_start)
