@@ -32,7 +32,10 @@ order, columns ``arch, fidelity, value, cost``; one line adds a method):
 - ``hyperband`` / ``bohb``: naspredict ``hyperband`` (uniform) and ``bohb`` (density model) with
   the defaults ``eta=3`` (brackets 3 at 12 -> 1 at 200, and 2 at 200); ``bohb-sh``: BOHB's model
   in the ``sh-random`` schedule (27 -> 3);
-- ``bo-gp``: naspredict's single-fidelity BO (``bo``, GP surrogate) at full fidelity.
+- ``bo-gp``: naspredict's single-fidelity BO (``bo``, GP surrogate) at full fidelity;
+- ``mf-bo``: naspredict's multi-fidelity BO (``mf-bo``: the ``mtgp`` surrogate over both
+  levels, cost-aware augmented EI choosing the cell and the level, full runs only as
+  promotions of cells with a 12-epoch run).
 
 Duplicates: Optuna may propose a cell again.  Its value is then told from a cache and costs
 nothing more: a cell already run to 200 epochs costs 0; a cell pruned at 12 and now let through
@@ -214,6 +217,7 @@ METHODS: dict[str, Callable[[int, float], pd.DataFrame]] = {
     "bohb-sh": lambda seed, budget: strategy_run("successive-halving", seed, budget, fidelities=(LOW, FULL_EPOCHS),
                                                  eta=9, n_configs=27, sampler="model"),
     "bo-gp": lambda seed, budget: strategy_run("bo", seed, budget, predictor="gp"),
+    "mf-bo": lambda seed, budget: strategy_run("mf-bo", seed, budget, fidelities=(LOW, FULL_EPOCHS)),
 }
 
 

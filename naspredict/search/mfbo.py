@@ -41,7 +41,7 @@ from ..predictors.transforms import RankGauss
 from ..trials import FULL, Fidelity
 from .acquisition import log_expected_improvement
 from .base import Proposal, Strategy
-from .bo import enumerated_pool
+from .candidates import enumerated_pool
 
 __all__ = ["MultiFidelityBO"]
 
