@@ -37,6 +37,28 @@ def load_source(args):
     return data.load(args.benchmark)
 
 
+def load_sources(specs, target: str) -> list:
+    """``--source BENCH[:METRIC]`` values -> ``(Benchmark, metric)`` pairs (``METRIC``
+    defaults to ``target``).
+
+    Raises
+    ------
+    ValueError : an unknown table, or a metric the table lacks (its metrics are listed).
+    """
+    from .. import data
+
+    out = []
+    for spec in specs:
+        name, _, metric = spec.partition(":")
+        bench = data.load(name)
+        metric = metric or target
+        if metric not in bench.metrics.columns:
+            raise ValueError(f"--source {spec}: {name} has no metric {metric!r}; write "
+                             f"--source {name}:METRIC with one of {', '.join(bench.metrics.columns)}")
+        out.append((bench, metric))
+    return out
+
+
 def register(sub) -> None:
     from ..predictors import names
 
@@ -53,6 +75,10 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     p.add_argument("--split", choices=["uniform", "mutation"], default="uniform")
     p.add_argument("--test-size", type=int, default=None, help="test on a sample of this size (default: all the rest)")
+    p.add_argument("--source", action="append", default=[], metavar="BENCH[:METRIC]",
+                   help="a related table whose rows become auxiliary-task data (repeatable; "
+                        "METRIC defaults to --target); only for predictors that take task= "
+                        "(e.g. transfer, mtgp)")
     p.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_run)
@@ -63,10 +89,11 @@ def _run(args) -> int:
     from .runner import evaluate
 
     bench = load_source(args)
+    sources = load_sources(args.source, args.target)
     out = Path(args.out)
     res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
                    args.train_sizes, args.seeds, args.split, args.test_size,
-                   out_csv=out / "results.csv", progress=not args.no_progress)
+                   out_csv=out / "results.csv", progress=not args.no_progress, sources=sources)
     print(res.summary().round(3).to_string())
     plot_metric_vs_size(res.table, out / "tau_vs_size.png", title=f"{bench.name}: {args.target}")
     if res.predictions:
