@@ -98,3 +98,10 @@ def test_levels_and_promotion_rule(ev):
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         MultiFidelityBO("nb201", "test_accuracy", **kw)
+
+
+def test_strategy_contract(ev):
+    """check_strategy: async proposals in flight, shuffled tells with failed and pruned
+    trials, same seed same proposals, a state round trip mid-run."""
+    from naspredict.search.checks import check_strategy
+    check_strategy(MultiFidelityBO(ev.space, "test_accuracy", seed=1, **FAST), ev, rounds=6, width=3)
