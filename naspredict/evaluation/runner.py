@@ -173,7 +173,8 @@ def _read(out_csv) -> pd.DataFrame:
     """The results CSV with a ``sources`` column (``""`` for runs without sources, and for
     CSVs written before the column existed)."""
     df = pd.read_csv(out_csv)
-    df["sources"] = df["sources"].fillna("").astype(str) if "sources" in df else ""
+    df["sources"] = ([("" if pd.isna(v) else str(v)) for v in df["sources"]]
+                     if "sources" in df else "")
     return df
 
 
