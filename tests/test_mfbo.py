@@ -105,3 +105,16 @@ def test_strategy_contract(ev):
     trials, same seed same proposals, a state round trip mid-run."""
     from naspredict.search.checks import check_strategy
     check_strategy(MultiFidelityBO(ev.space, "test_accuracy", seed=1, **FAST), ev, rounds=6, width=3)
+
+
+def test_pool_without_enumeration(ev):
+    """With the space not enumerated (max_enumerate below its size) the pool is observed archs,
+    neighbours of the best and random new ones; still no repeats, every result at a level."""
+    s = MultiFidelityBO(ev.space, "test_accuracy", seed=2, max_enumerate=10, n_candidates=300, **FAST)
+    assert s._pool is None
+    props = []
+    for _ in range(20):
+        props += _step(s, ev)
+    keys = [(s.key(p.arch), p.fidelity) for p in props]
+    assert len(keys) == len(set(keys))
+    assert s.observations()[0] and all(lv in (12, 200) for lv in s.observations()[1])
