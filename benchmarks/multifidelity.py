@@ -251,12 +251,22 @@ def one_run(method: str, seed: int, budget: float) -> tuple[dict, pd.DataFrame]:
 
 
 def _replace_rows(path: Path, new: pd.DataFrame, keys=("method", "seed", "budget")) -> None:
-    if path.exists():
-        old = pd.read_csv(path)
-        k_new = set(map(tuple, new[list(keys)].to_numpy().tolist()))
-        old = old[[tuple(r) not in k_new for r in old[list(keys)].to_numpy().tolist()]]
-        new = pd.concat([old, new], ignore_index=True)
-    new.to_csv(path, index=False)
+    """Replace the rows of ``path`` with ``new``'s keys by ``new`` (under a lock file, written
+    atomically, so two runs of the script writing the same CSV lose nothing)."""
+    import fcntl
+    import os
+    import tempfile
+    lock_path = Path(tempfile.gettempdir()) / f"naspredict-{path.resolve().as_posix().replace('/', '_')}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            old = pd.read_csv(path)
+            k_new = set(map(tuple, new[list(keys)].to_numpy().tolist()))
+            old = old[[tuple(r) not in k_new for r in old[list(keys)].to_numpy().tolist()]]
+            new = pd.concat([old, new], ignore_index=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        new.to_csv(tmp, index=False)
+        os.replace(tmp, path)
 
 
 def _fmt(x: float) -> str:
