@@ -125,13 +125,17 @@ def test_fidelity_and_task_together_and_contract(nb201):
                                   m2.predict(a, fidelity=12, task="c10"))
 
 
-def test_warm_start_conditions_without_refitting(nb201):
+def test_warm_start_conditions_without_refitting(nb201, tmp_path):
     b12, _, _, order = nb201
     a, y = _rows(b12, order[:60], "cifar10-test")
     fid = np.r_[np.full(50, 12.0), np.full(10, 200.0)]
     m = MultiTaskGPPredictor(space="nb201", n_iter=30).fit(a, y, fidelity=fid)
     w = MultiTaskGPPredictor(space="nb201", n_iter=0, warm_start=m.hyperparameters_).fit(a, y, fidelity=fid)
     np.testing.assert_allclose(w.predict(a[:10], fidelity=200), m.predict(a[:10], fidelity=200), rtol=1e-9)
+    from naspredict.predictors import load_predictor, save_predictor
+    save_predictor(m, tmp_path / "mtgp.nspm")
+    back = load_predictor(tmp_path / "mtgp.nspm")
+    np.testing.assert_array_equal(back.predict(a[:10], fidelity=200), m.predict(a[:10], fidelity=200))
     with pytest.raises(ValueError, match="warm_start does not match"):
         MultiTaskGPPredictor(space="nb201", n_iter=0, warm_start=m.hyperparameters_).fit(
             a, y, fidelity=fid, task=["x"] * 30 + ["y"] * 30)
