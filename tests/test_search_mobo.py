@@ -370,3 +370,25 @@ def test_botorch_gp_predictor_contract_and_batched_outputs(cora):
         both.predict(archs[40:])
     with pytest.raises(ValueError, match="n_archs"):
         both.fit_outputs(archs[:40], Y[:39])
+
+
+def test_mobo_transfer_source_features_enter_the_gp(cora):
+    """Source values (here: citeseer's valid_perf and latency of the same cells) become extra GP
+    columns; a missing arch and a non-GP surrogate are refused."""
+    from naspredict import data
+    from naspredict.search import make_strategy
+
+    bench = cora[0]
+    src = data.load("nbgraph-citeseer")
+    vals = dict(zip(src.archs, zip(src.values("valid_perf"), src.values("latency"))))
+    feats = {a: vals[a] for a in bench.archs}
+    s, t, hv = _run("mobo", cora, 0, 11, 1, n_initial=10, source_features=feats)
+    assert len(t.frame) == 11 and hv > 0
+    assert s._gp.X_train_.shape[1] == s._gp.encode(list(bench.archs)[:1]).shape[1]
+    assert s._gp.X_train_.shape[1] == s._gp._encode_arch(list(bench.archs)[:1]).shape[1] + 2
+    with pytest.raises(ValueError, match="surrogate='gp'"):
+        make_strategy("mobo", "nbgraph", target=T, direction=D, surrogate="gcn-blr", source_features=feats)
+    from naspredict.predictors import make
+    gp = make("botorch-gp", space=bench.space, source_features={a: feats[a] for a in list(bench.archs)[:5]})
+    with pytest.raises(ValueError, match="no entry in source_features"):
+        gp.fit(list(bench.archs)[:8], np.arange(8.0))

@@ -491,7 +491,7 @@ class MultiObjectiveBO(Strategy):
             gp.hyper_state_ = self._gp_state  # warm start from the last round (also after a resume)
         gp.fit_outputs(archs, Z, scale_with=None if Xc is not None else list(cands) + busy)
         self._gp_state = gp.hyper_state_
-        if Xc is None:
+        if Xc is None or self.source_features is not None:  # source columns go after the pool's
             Xc = gp.encode(cands)
         Xb = gp.encode(busy) if busy else None
         mu, sd = gp.marginals(Xc)
