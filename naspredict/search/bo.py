@@ -8,7 +8,8 @@ proposes the best.
 
 Choices of ours (the papers leave them open or differ):
 
-* **Candidate pool: a trust region by default.**  Each round scores the unevaluated archs within
+* **Candidate pool: a trust region by default** (built by :mod:`naspredict.search.candidates`,
+  which mobo shares).  Each round scores the unevaluated archs within
   ``local_radius=2`` neighbour steps of the ``local_parents=5`` best observed archs (breadth
   first, at most ``n_candidates``) plus ``local_random=200`` random new archs: a BO / local-search
   hybrid (local search is strong on these tables: White, Zela, Ru, Liu & Hutter, "Exploring the

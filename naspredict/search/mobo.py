@@ -95,7 +95,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
