@@ -104,11 +104,11 @@ def source_only(pair: str, sizes, seeds, out_csv: Path) -> None:
                               "fit_seconds": 0.0, "predict_seconds": 0.0})
 
 
-def run(pair: str, labels: list[str], sizes: list[int], seeds: int, n_jobs: int) -> None:
+def run(pair: str, labels: list[str], sizes: list[int], seeds: range, n_jobs: int) -> None:
     out_csv = RESULTS / f"transfer_{pair}.csv"
-    source_only(pair, sizes, range(seeds), out_csv)
+    source_only(pair, sizes, seeds, out_csv)
     done = _done_runs(out_csv)
-    jobs = [(pair, label, s, sizes) for s in range(seeds) for label in labels
+    jobs = [(pair, label, s, sizes) for s in seeds for label in labels
             if any((label, n, s) not in done for n in sizes)]
     for table in parallel_map(_one, jobs, n_jobs):
         for row in table.to_dict("records"):
@@ -161,7 +161,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", default=",".join(PAIRS))
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--from-seed", type=int, default=0,
+                   help="start at this seed (to split the seeds over several runs)")
     p.add_argument("--methods", help="comma-separated labels (default: all)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel, one core each")
     p.add_argument("--report-only", action="store_true", help="only rewrite transfer.md")
@@ -180,7 +182,7 @@ def main(argv=None) -> int:
                 if unknown:
                     raise SystemExit(f"unknown methods {sorted(unknown)}; known: {', '.join(labels)}")
                 labels = [m for m in labels if m in wanted]
-            run(pair, labels, sizes, args.seeds, args.jobs)
+            run(pair, labels, sizes, range(args.from_seed, args.seeds), args.jobs)
     text = summarise()
     (RESULTS / "transfer.md").write_text(text)
     print(text)
