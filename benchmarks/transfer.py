@@ -138,7 +138,8 @@ def summarise() -> str:
             if n not in tau.columns:
                 continue
             col = tau[n]
-            best_only = max((col.get(m, np.nan) for m in TARGET_ONLY), default=np.nan)
+            ran = [m for m in TARGET_ONLY if np.isfinite(col.get(m, np.nan))]
+            best_only = max(col[m] for m in ran) if ran else np.nan
             ours = col[[i for i in col.index if i.startswith("transfer")]].dropna()
             best = ours.idxmax() if len(ours) else None
             val = ours.max() if len(ours) else np.nan
@@ -147,7 +148,8 @@ def summarise() -> str:
                          "ours rf / src / rf+src": f"{col.get('rf', np.nan):.3f} / "
                                                    f"{col.get('source-only', np.nan):.3f} / "
                                                    f"{col.get('rf+source', np.nan):.3f}",
-                         "best target-only": f"{best_only:.3f}", "goal": goal,
+                         "best target-only (of those run)": f"{best_only:.3f} ({', '.join(ran)})",
+                         "goal": goal,
                          "needed (goal, +0.03 over both)": round(bar, 3),
                          "best transfer": f"{best} {val:.3f}", "met": bool(val >= bar)})
         if rows:
