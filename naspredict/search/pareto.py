@@ -52,7 +52,10 @@ def pareto_front(Y, maximize: bool = True, block: int = 512) -> np.ndarray:
 
     The rows are sorted by the sum of their objectives (a dominating row has a strictly larger
     sum, so it comes first) and culled block-wise against the front found so far and within
-    the block: ``O(n (|front| + block) m)`` time and memory.
+    the block: ``O(n (|front| + block) m)`` time and memory.  Two objectives take an exact
+    ``O(n log n)`` sweep instead (:func:`_front_2d`).  Kept over library code as measured (the
+    ecosystem audit): on nbgraph-cora (26,206 x 2) the cull took 0.022 s against BoTorch's
+    ``is_non_dominated`` 0.139 s with identical masks, and BoTorch's mask breaks on NaN rows.
     """
     Y = _as_matrix(Y)
     if not maximize:
@@ -62,6 +65,9 @@ def pareto_front(Y, maximize: bool = True, block: int = 512) -> np.ndarray:
     ok = np.isfinite(Y).all(axis=1) if n else np.zeros(0, bool)
     idx = np.nonzero(ok)[0]
     if len(idx) == 0:
+        return mask
+    if Y.shape[1] == 2:
+        mask[idx] = _front_2d(Y[idx])
         return mask
     order = idx[np.argsort(-Y[idx].sum(axis=1), kind="stable")]
     front = np.empty((0, Y.shape[1]))
@@ -87,18 +93,32 @@ def pareto_front(Y, maximize: bool = True, block: int = 512) -> np.ndarray:
     return mask
 
 
+def _front_2d(Y: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of finite 2-D rows (maximising), by one sort: a row is on the front
+    when it has the largest second objective among the rows sharing its first, and a strictly
+    larger one than every row with a larger first objective (exact duplicates both stay)."""
+    u, inv = np.unique(-Y[:, 0], return_inverse=True)  # groups by first objective, descending
+    group_max = np.full(len(u), -np.inf)
+    np.maximum.at(group_max, inv, Y[:, 1])
+    before = np.concatenate([[-np.inf], np.maximum.accumulate(group_max)[:-1]])
+    return (Y[:, 1] == group_max[inv]) & (Y[:, 1] > before[inv])
+
+
 def _hv2d(P: np.ndarray, ref: np.ndarray) -> float:
-    """Exact 2-D hypervolume of points ``P`` that all strictly dominate ``ref`` (maximising)."""
+    """Exact 2-D hypervolume of points ``P`` that all strictly dominate ``ref`` (maximising).
+
+    A vectorised sweep: sorted by the first objective (descending), each point adds the strip
+    between its first objective and the reference, as tall as it raises the running maximum
+    of the second.  It replaced a Python loop that took 2.15 s on a 10,000-point front (the
+    ecosystem audit; moocore's C code takes 3e-4 s there); see ``benchmarks/pareto_speed.py``.
+    """
     if len(P) == 0:
         return 0.0
     order = np.lexsort((-P[:, 1], -P[:, 0]))  # by y0 desc, then y1 desc
     P = P[order]
-    hv, best1 = 0.0, ref[1]
-    for y0, y1 in P:
-        if y1 > best1:
-            hv += (y0 - ref[0]) * (y1 - best1)
-            best1 = y1
-    return float(hv)
+    top = np.maximum.accumulate(np.maximum(P[:, 1], ref[1]))
+    rise = np.diff(top, prepend=ref[1])
+    return float(np.dot(P[:, 0] - ref[0], rise))
 
 
 def _hv3d(P: np.ndarray, ref: np.ndarray) -> float:
