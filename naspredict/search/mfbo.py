@@ -149,16 +149,8 @@ class MultiFidelityBO(Strategy):
             return int(fidelity.epochs)
         return None
 
-    def _is_new(self, arch, level: int) -> bool:
-        if not self.is_new(arch, self.fidelity_of(level)):
-            return False
-        if level == self.full_level:  # a run told at Fidelity(epochs=full) is the same run
-            return self.is_new(arch, Fidelity(epochs=level))
-        return True
-
     def _taken(self) -> dict[int, set]:
-        """Level -> canonical forms done or pending there (one pass; cheaper than
-        :meth:`_is_new` per candidate)."""
+        """Level -> canonical forms done or pending there (one pass over the history)."""
         out: dict[int, set] = {lv: set() for lv in self.levels}
         for a, r in self.history:
             lv = self.level_of(r.fidelity)
@@ -262,13 +254,31 @@ class MultiFidelityBO(Strategy):
             out[:, j] = np.where(new & np.isfinite(val), val, -np.inf)
         return out
 
+    def _sample_low(self, n: int, max_tries: int = 10000) -> list:
+        """``n`` random archs not yet done or pending at the lowest level (uniform over the
+        canonical forms when the space is enumerated: raw NB201 cells collide often)."""
+        taken = self._taken()[self.levels[0]]
+        if self._pool is not None:
+            free = [i for i, k in enumerate(self._pool[1]) if k not in taken]
+            pick = self.rng.choice(len(free), min(n, len(free)), replace=False)
+            return [self._pool[0][free[i]] for i in pick]
+        out, keys = [], set(taken)
+        for _ in range(max_tries):
+            if len(out) >= n:
+                break
+            a = self.space.sample(self.rng)
+            k = self.key(a)
+            if k not in keys:
+                keys.add(k)
+                out.append(a)
+        return out
+
     # -- proposals ------------------------------------------------------------------------------
     def _propose(self, n: int) -> list:
         archs, levels, vals = self.observations()
         if len(archs) < max(self.n_initial, 3):
             lo = self.fidelity_of(self.levels[0])
-            return [Proposal(a, lo) for a in self.sample_new(n)
-                    if self._is_new(a, self.levels[0])]
+            return [Proposal(a, lo) for a in self._sample_low(n)]
         z = self._transform(vals)
         learn = self.hypers_ is None or self._rounds % self.hyper_every == 0
         self._rounds += 1
@@ -302,6 +312,12 @@ class MultiFidelityBO(Strategy):
                 fl.append(float(lv))
                 fz.append(float(model.predict([a], fidelity=float(lv))[0]))
                 model = self._fit(fa, np.asarray(fz), np.asarray(fl), learn=False)
+        if len(out) < n:  # nothing left worth a run: short runs of random new archs, never a
+            # full run the base class would top up with
+            lo = self.fidelity_of(self.levels[0])
+            mine = {self.key(p.arch) for p in out if p.fidelity == lo}
+            out += [Proposal(a, lo) for a in self._sample_low(n - len(out) + len(mine))
+                    if self.key(a) not in mine][: n - len(out)]
         return out
 
     def progress_text(self) -> str:
