@@ -38,6 +38,7 @@ the new data (exact and cheap; ``mobo``'s ``refit_every``).
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from typing import Any, Sequence
 
 import numpy as np
@@ -47,16 +48,16 @@ from .base import Predictor
 _KERNELS = ("default", "additive")
 
 
+@contextmanager
 def _quiet():
-    """A context that hides BoTorch's input-scaling and gpytorch's jitter notices (they repeat
-    every round); other warnings still show."""
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
+    """Hide BoTorch's input-scaling and optimisation notices and gpytorch's jitter notices
+    (they repeat every round); other warnings still show."""
     from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
     from gpytorch.utils.warnings import NumericalWarning
-    for cat in (InputDataWarning, OptimizationWarning, NumericalWarning):
-        warnings.simplefilter("ignore", cat)
-    return ctx
+    with warnings.catch_warnings():
+        for cat in (InputDataWarning, OptimizationWarning, NumericalWarning):
+            warnings.simplefilter("ignore", cat)
+        yield
 
 
 class BoTorchGPPredictor(Predictor):
@@ -212,8 +213,7 @@ class BoTorchGPPredictor(Predictor):
         m = Y.shape[1]
         prev = getattr(self, "hyper_state_", None) if self.warm_start else None
         seed = 0 if self.random_state is None else int(self.random_state)
-        ctx = _quiet()
-        try:
+        with _quiet():
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 tX = torch.as_tensor(X, dtype=torch.double)
@@ -225,8 +225,6 @@ class BoTorchGPPredictor(Predictor):
                 if not warm or self.optimize_hypers:
                     fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model),
                                      optimizer_kwargs={"options": {"maxiter": int(self.fit_maxiter)}})
-        finally:
-            ctx.__exit__(None, None, None)
         self.hyper_state_ = ((tX.shape[-1], m), {k: v.detach().clone() for k, v in model.state_dict().items()
                                                  if "outcome_transform" not in k})
         model.eval()
