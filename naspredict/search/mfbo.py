@@ -26,19 +26,13 @@ to 200 epochs on their full-level EI, a cell at 63 % after 12 epochs among them)
 is done or pending is never proposed.  Before ``n_initial`` results the strategy proposes
 random new archs at the lowest level.
 
-Measured on ``nb201_mf()`` (cost = epochs, 12 and 200; the numbers and the command are in
-``benchmarks/results/multifidelity_search.md``, ``benchmarks/multifidelity.py --part search
---methods mf-bo``): seeds 0-7 reach the NB201 optimum at full fidelity after 1,152 / 1,628 /
-1,796 / 952 / 1,368 / 772 / 1,332 / 1,244 epochs (2-4 full runs each), against 5,800 for
-single-fidelity ``bo`` with the GP.
-
-Other choices of ours: targets go through one monotone normal-score transform pooled over
-all levels (``target_transform="quantile"``; a level's offset is the GP mean's fidelity slope),
-as :mod:`naspredict.search.bo` does for one level; runs still pending join the fit as Kriging
-believer fantasies (their predicted means at their level), as in ``bo``; ``ask(k)`` picks
-``k`` pairs the same way, refitting after each fantasy.  Hyper-parameters are re-learned every
-``hyper_every`` rounds; in between the GP conditions on the new rows with the last
-hyper-parameters (``MultiTaskGPPredictor(warm_start=...)``), which keeps a round cheap.
+Measured on ``nb201_mf()`` (cost = epochs, 12 and 200; epochs until the NB201 optimum is run
+at full fidelity): 30 seeds of ``benchmarks/multifidelity.py --part search --methods mf-bo``
+with the code before the random-start fix (commit f05d57c) gave median 1,288, worst 6,992
+(``benchmarks/results/multifidelity_search.md``).  With the fix (a different random start
+per seed), ``benchmarks/mfbo_dev.py`` on 19 seeds gave median 1,744, worst 5,412, with a wide
+spread (784 to 5,412): some seeds promote cells that were poor after 12 epochs while the
+learned 12-to-200 correlation is still low.  Single-fidelity ``bo`` with the GP: 5,800.
 """
 from __future__ import annotations
 
