@@ -44,6 +44,10 @@ SETTINGS = {
     "jacov": ({}, "nb201-zc"),
     "params": ({}, "nb201-zc"),
     "flops": ({}, "nb201-zc"),
+    "botorch-gp": ({"fit_maxiter": 20}, "nb201-cifar10"),
+    "mtgp": ({"n_iter": 10}, "nb201-cifar10"),
+    "transfer": ({"base": RandomForestPredictor(n_estimators=10), "source": "nb201-12epoch:cifar10-val"},
+                 "nb201-cifar10"),
 }
 TARGETS = {"nb201-cifar10": "baseline_accuracy", "nb201-curves": "final_val_accuracy",
            "nb201-zc": "val_accuracy"}

@@ -58,8 +58,9 @@ def _strategy(name, space, seed=0):
 
 
 def test_every_strategy_is_covered():
-    # the multi-fidelity strategies need epoch levels: tests/test_hyperband.py runs check_strategy on them
-    assert set(strategy_names()) == set(_cases()) | {"mobo", "hyperband", "successive-halving", "bohb"}
+    # the multi-fidelity strategies need epoch levels: tests/test_hyperband.py and tests/test_mfbo.py
+    # run check_strategy on them
+    assert set(strategy_names()) == set(_cases()) | {"mobo", "hyperband", "successive-halving", "bohb", "mf-bo"}
 
 
 @pytest.mark.parametrize("name", list(_cases()))
