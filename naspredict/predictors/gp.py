@@ -139,25 +139,10 @@ class GPPredictor(Predictor):
         covar = kernels[0] if len(kernels) == 1 else gpytorch.kernels.AdditiveKernel(*kernels)
         likelihood = gpytorch.likelihoods.GaussianLikelihood(
             noise_constraint=gpytorch.constraints.GreaterThan(self.min_noise))
-        gen = torch.Generator().manual_seed(self._torch_seed())
-        if self.max_hyper_points is not None and len(X) > self.max_hyper_points:
-            sub = torch.randperm(len(X), generator=gen)[: self.max_hyper_points]
-            Xh, th = X[sub], t[sub]
-        else:
-            Xh, th = X, t
+        Xh, th = hyper_subset(X, t, self.max_hyper_points, self._torch_seed())
         model = _ExactGP(Xh, th, likelihood, covar).double()
         likelihood.noise = 0.1
-
-        model.train()
-        likelihood.train()
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, model)
-        with gpytorch.settings.max_cholesky_size(10**5):  # exact Cholesky, deterministic
-            for _ in range(self.n_iter):
-                opt.zero_grad()
-                loss = -mll(model(Xh), th)
-                loss.backward()
-                opt.step()
+        maximise_evidence(model, likelihood, Xh, th, self.n_iter, self.lr)
 
         # freeze the posterior: Cholesky of K + noise I and the weights alpha
         with torch.no_grad():
@@ -211,6 +196,30 @@ class GPPredictor(Predictor):
             z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)
             draws = (mean.unsqueeze(1) + L @ z).T.numpy()
         return self.scaler_.inverse(draws)
+
+
+def hyper_subset(X: torch.Tensor, t: torch.Tensor, max_points: int | None, seed: int):
+    """The points the hyper-parameters are fitted on: all of them, or a seeded random
+    ``max_points`` of them (the exact posterior still uses every point)."""
+    if max_points is not None and len(X) > max_points:
+        sub = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))[:max_points]
+        return X[sub], t[sub]
+    return X, t
+
+
+def maximise_evidence(model, likelihood, X: torch.Tensor, t: torch.Tensor, n_iter: int, lr: float) -> None:
+    """``n_iter`` Adam steps on the exact marginal log likelihood of ``model`` at ``(X, t)``
+    (exact Cholesky, so deterministic); leaves model and likelihood in training mode."""
+    model.train()
+    likelihood.train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, model)
+    with gpytorch.settings.max_cholesky_size(10**5):
+        for _ in range(int(n_iter)):
+            opt.zero_grad()
+            loss = -mll(model(X), t)
+            loss.backward()
+            opt.step()
 
 
 def _cholesky(K: torch.Tensor) -> torch.Tensor:

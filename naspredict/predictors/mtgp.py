@@ -33,7 +33,7 @@ import torch
 
 from ..encodings import make_encoding
 from .base import Predictor
-from .gp import _KERNELS, _cholesky, _ExactGP
+from .gp import _KERNELS, _cholesky, _ExactGP, hyper_subset, maximise_evidence
 from .transforms import target_scaler
 
 __all__ = ["MultiTaskGPPredictor", "FidelityPair"]
@@ -265,12 +265,7 @@ class MultiTaskGPPredictor(Predictor):
             covar.outputscale = 1.0
         likelihood = gpytorch.likelihoods.GaussianLikelihood(
             noise_constraint=gpytorch.constraints.GreaterThan(self.min_noise))
-        gen = torch.Generator().manual_seed(self._torch_seed())
-        if self.max_hyper_points is not None and len(Xall) > self.max_hyper_points:
-            sub = torch.randperm(len(Xall), generator=gen)[: self.max_hyper_points]
-            Xh, th = Xall[sub], t[sub]
-        else:
-            Xh, th = Xall, t
+        Xh, th = hyper_subset(Xall, t, self.max_hyper_points, self._torch_seed())
         model = _ExactGP(Xh, th, likelihood, covar)
         model.mean_module = _FidelityMean(self.fid_col_)
         model = model.double()
@@ -286,16 +281,7 @@ class MultiTaskGPPredictor(Predictor):
                 raise ValueError("warm_start does not match this model (another encoding, kernel, "
                                  "set of inputs or number of tasks?); pass the hyperparameters_ "
                                  f"of a fit of the same configuration, or None ({err})") from None
-        model.train()
-        likelihood.train()
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, model)
-        with gpytorch.settings.max_cholesky_size(10**5):
-            for _ in range(int(self.n_iter)):
-                opt.zero_grad()
-                loss = -mll(model(Xh), th)
-                loss.backward()
-                opt.step()
+        maximise_evidence(model, likelihood, Xh, th, self.n_iter, self.lr)
         with torch.no_grad():
             self.covar_ = covar.eval()
             self.mean_ = model.mean_module.eval()
