@@ -20,6 +20,7 @@ FAST = {
     "rf": {"n_estimators": 100},
     "xgb": {"n_estimators": 100},
     "semi": {"base": "rf", "rounds": 1, "pool_size": 200},
+    "transfer": {"base": "rf", "source": "nb201-12epoch:cifar10-val"},  # a real related table
     "ensemble": {"members": [RandomForestPredictor(n_estimators=100), XGBPredictor(n_estimators=100),
                              GPPredictor(n_iter=30)]},
 }
