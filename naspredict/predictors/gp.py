@@ -187,14 +187,9 @@ class GPPredictor(Predictor):
         Cost is cubic in ``len(archs)``: meant for candidate pools of up to a few thousand
         cells (Thompson sampling, Kandasamy et al., 2018).
         """
-        Xs = self._scaled(archs)
-        gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         with torch.no_grad():
-            mean, cov = self._latent(Xs, full_cov=True)
-            cov = cov * self.std_scale_ ** 2
-            L = _cholesky(cov)
-            z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)
-            draws = (mean.unsqueeze(1) + L @ z).T.numpy()
+            mean, cov = self._latent(self._scaled(archs), full_cov=True)
+            draws = joint_draws(mean, cov * self.std_scale_ ** 2, n, seed)
         return self.scaler_.inverse(draws)
 
 
@@ -220,6 +215,13 @@ def maximise_evidence(model, likelihood, X: torch.Tensor, t: torch.Tensor, n_ite
             loss = -mll(model(X), t)
             loss.backward()
             opt.step()
+
+
+def joint_draws(mean: torch.Tensor, cov: torch.Tensor, n: int, seed: int | None) -> np.ndarray:
+    """``n`` seeded joint draws from ``N(mean, cov)``, shape ``(n, len(mean))``."""
+    gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
+    z = torch.randn(len(mean), n, generator=gen, dtype=cov.dtype)
+    return (mean.unsqueeze(1) + _cholesky(cov) @ z).T.numpy()
 
 
 def _cholesky(K: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,7 @@ import torch
 
 from ..encodings import make_encoding
 from .base import Predictor
-from .gp import _KERNELS, _cholesky, _ExactGP, hyper_subset, maximise_evidence
+from .gp import _KERNELS, _cholesky, _ExactGP, hyper_subset, joint_draws, maximise_evidence
 from .transforms import target_scaler
 
 __all__ = ["MultiTaskGPPredictor", "FidelityPair"]
@@ -332,13 +332,9 @@ class MultiTaskGPPredictor(Predictor):
     def _joint_samples(self, archs, n: int, seed: int | None, fidelity=None, task=None) -> np.ndarray:
         """Joint draws of the latent function at ``archs`` (and their fidelity / task), shape
         ``(n, len(archs))``; cubic in ``len(archs)``."""
-        Xs = self._inputs(archs, fidelity, task)
-        gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
         with torch.no_grad():
-            mean, cov = self._latent(Xs, full_cov=True)
-            L = _cholesky(cov)
-            z = torch.randn(len(Xs), n, generator=gen, dtype=cov.dtype)
-            draws = (mean.unsqueeze(1) + L @ z).T.numpy()
+            mean, cov = self._latent(self._inputs(archs, fidelity, task), full_cov=True)
+            draws = joint_draws(mean, cov, n, seed)
         tid = self._task_index(task) if task is not None else np.zeros(len(archs), np.int64)
         out = np.empty_like(draws)
         for j in np.unique(tid):
