@@ -1,8 +1,8 @@
 """Every ``naspredict`` command line of the README parses with today's command (no stale
 subcommand, flag or choice).
 
-Only parsing is checked: running every line took about 15 s each on the shared 2-core machine,
-so running them at small sizes is left for a later change.  Lines with a placeholder (``ARCH``,
+Only parsing is checked here (fast); ``tests/test_readme_run.py`` runs the README's shell and
+Python blocks at small sizes.  Lines with a placeholder (``ARCH``,
 ``NAME``, ``...``, an optional ``[...]``) are skipped by the rules in :data:`SKIP`, and the test
 checks that most lines were checked.
 """
