@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from naspredict import data  # noqa: E402
-from naspredict.evaluation import evaluate, plot_metric_vs_size  # noqa: E402
+from naspredict.evaluation import adopt_results, evaluate, plot_metric_vs_size  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
 from naspredict.torch_utils import set_threads  # noqa: E402
 
@@ -58,16 +58,25 @@ def _one_seed(label: str, seed: int, sizes: list[int]) -> pd.DataFrame:
                     progress=False).table
 
 
+def nb201_setting(bench) -> dict:
+    """The evaluation setting of predictors_nb201.csv (evaluate's resume key)."""
+    from naspredict.evaluation.runner import data_key
+    return {"data": data_key(bench, "baseline_accuracy"), "target": "baseline_accuracy",
+            "split": "uniform", "test_size": "all"}
+
+
 def run_parallel(labels: list[str], sizes: list[int], seeds: int, out_csv: Path, n_jobs: int) -> None:
     """The (predictor, seed) runs missing from ``out_csv`` over ``n_jobs`` single-threaded
     processes; each run's rows are appended as it finishes, so an interruption keeps them."""
-    from naspredict.evaluation.runner import _append, _done_runs
-    done = _done_runs(out_csv)
+    from naspredict.evaluation.runner import RUN_KEY_COLUMNS, _append, _done_runs, params_key
+    bench = data.load("nb201-cifar10")
+    done = _done_runs(out_csv, nb201_setting(bench))
+    params = {label: params_key(p) for label, p in predictors().items()}
     jobs = [(label, s, sizes) for label in labels for s in range(seeds)
-            if any((label, n, s) not in done for n in sizes)]
+            if any((label, params[label], n, s, "") not in done for n in sizes)]
     for table in parallel_map(_one_seed, jobs, n_jobs):
         for row in table.to_dict("records"):
-            if (row["predictor"], int(row["train_size"]), int(row["seed"])) not in done:
+            if tuple(row[c] for c in RUN_KEY_COLUMNS) not in done:
                 _append(out_csv, row)
         print(f"done {table['predictor'].iloc[0]} seed {int(table['seed'].iloc[0])}", flush=True)
 
@@ -110,6 +119,9 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     bench = data.load("nb201-cifar10")
     out_csv = RESULTS / "predictors_nb201.csv"
+    # rows written before evaluate keyed its resume on the setting were made with this one
+    if out_csv.exists():
+        adopt_results(out_csv, bench, "baseline_accuracy", predictors())
     if args.jobs > 1:
         run_parallel(list(preds), sizes, args.seeds, out_csv, args.jobs)
     for label, model in preds.items():  # one predictor at a time, so partial results are usable
@@ -124,6 +136,8 @@ def main(argv=None) -> int:
         zc = data.load("nb201-zc")
         zc_preds = {name: make(name) for name in ("jacov", "params", "flops")}
         zc_preds["rf-graf-ref"] = make("rf", encoding="features+onehot")
+        if (RESULTS / "predictors_zc.csv").exists():
+            adopt_results(RESULTS / "predictors_zc.csv", zc, "val_accuracy", zc_preds)
         res = evaluate(zc, "val_accuracy", zc_preds, [50, 100, 200, 400], args.seeds,
                        out_csv=RESULTS / "predictors_zc.csv")
         print("\nZero-cost proxies on nb201-zc (725 cells, val_accuracy), Kendall tau:")

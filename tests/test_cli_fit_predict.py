@@ -124,7 +124,7 @@ def test_errors_exit_2_with_the_fix(files, capsys, tmp_path):
          "unknown predictor 'magic'"),
         (["fit", "-b", "nb201-cifar10", "-t", "nope", "-p", "rf", "-o", str(tmp_path / "m")], "nope"),
         (["fit", "-b", "nb201-cifar10", "-t", TARGET, "--minimize", "-p", "rf", "-o", str(tmp_path / "m")],
-         "drop --minimize"),
+         "directions are known"),
         (["fit", "--log", str(files["log"]), "--space", "nb201", "-t", TARGET, "-p", "rf", "-n", "500",
           "-o", str(tmp_path / "m")], "use -n 80 or fewer"),
         (["fit", "--log", str(files["log"]), "-t", TARGET, "-p", "rf", "-o", str(tmp_path / "m")],

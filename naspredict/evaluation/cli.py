@@ -18,6 +18,14 @@ def add_source_args(p) -> None:
     src.add_argument("--benchmark", "-b", help="benchmark table (see `naspredict benchmarks`)")
     src.add_argument("--log", help="your own logged results (CSV, parquet or JSON lines)")
     p.add_argument("--space", help="search space of --log (nb201, nb101, darts, nbgraph)")
+    p.add_argument("--minimize", action="append", nargs="?", const="", default=[], metavar="M[,M...]",
+                   help="--log metrics where lower is better (latency, loss...; repeatable; "
+                        "bare --minimize means the target). Without it, a metric's direction "
+                        "comes from the log's sidecar (<file>.naspredict.json), else higher is "
+                        "better")
+    p.add_argument("--maximize", action="append", nargs="?", const="", default=[], metavar="M[,M...]",
+                   help="--log metrics where higher is better (overrides the sidecar; bare "
+                        "--maximize means the target)")
 
 
 def load_source(args):
@@ -30,10 +38,24 @@ def load_source(args):
     """
     from .. import data
 
+    def names(given):  # a bare flag ("") names the target
+        return [m.strip() or args.target for text in given for m in (text.split(",") if text else [""])
+                if m.strip() or not text]
+
+    minimize, maximize = names(args.minimize), names(args.maximize)
+    both = sorted(set(minimize) & set(maximize))
+    if both:
+        raise ValueError(f"{', '.join(both)} given to both --minimize and --maximize; give each "
+                         f"metric one direction")
     if args.log:
         if not args.space:
             raise ValueError("--log needs --space to parse its arch strings")
-        return data.read_results(args.log, args.space)
+        hib = {**{m: False for m in minimize}, **{m: True for m in maximize}}
+        return data.read_results(args.log, args.space, higher_is_better=hib or None)
+    if minimize or maximize:
+        raise ValueError(f"--minimize / --maximize set the directions of a --log's metrics; "
+                         f"{args.benchmark}'s directions are known: drop the flag (`naspredict show "
+                         f"{args.benchmark} -m METRIC` lists the best rows by its direction)")
     return data.load(args.benchmark)
 
 
@@ -94,7 +116,11 @@ def _run(args) -> int:
     res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
                    args.train_sizes, args.seeds, args.split, args.test_size,
                    out_csv=out / "results.csv", progress=not args.no_progress, sources=sources)
-    print(res.summary().round(3).to_string())
+    summary = res.summary()
+    print(summary.round(3).to_string(na_rep="undefined"))
+    if summary.isna().to_numpy().any():
+        print("undefined: some runs' test values were all equal, so their rank correlation "
+              "has no value (a larger --test-size avoids it)")
     plot_metric_vs_size(res.table, out / "tau_vs_size.png", title=f"{bench.name}: {args.target}")
     if res.predictions:
         best = res.table.groupby("predictor")["kendall_tau"].mean().idxmax()

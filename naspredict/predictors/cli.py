@@ -27,8 +27,6 @@ def register(sub) -> None:
                    help="train on a seeded random sample of N rows (default: every row with the target)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the sample and of the predictor (default 0)")
-    p.add_argument("--minimize", action="store_true",
-                   help="lower target values are better (default: the table's direction; for --log, higher is better)")
     p.add_argument("--output", "-o", required=True, help="model file to write (e.g. rf.nspm)")
     p.set_defaults(func=_fit)
 
@@ -43,21 +41,12 @@ def register(sub) -> None:
                         "lines and lines starting with # are skipped) or a .csv with an arch column")
     p.add_argument("--output", "-o", default="out/predict/predictions.csv",
                    help="CSV to write (default out/predict/predictions.csv)")
-    p.add_argument("--top", "-k", type=int, default=10, help="rows to print (default 10; the CSV has them all)")
+    p.add_argument("--top", "-k", type=int, default=10,
+                   help="rows to print (default 10; 0 prints none; the CSV has them all)")
     p.set_defaults(func=_predict)
 
 
 # -- fit ------------------------------------------------------------------------------------------
-def _direction(bench, target: str, minimize: bool, from_log: bool) -> str:
-    if from_log:
-        return "min" if minimize else "max"
-    higher = bench.higher_is_better[target]
-    if minimize and higher:
-        raise ValueError(f"{bench.name} says higher {target} is better; drop --minimize "
-                         f"(it is for targets where lower is better)")
-    return "max" if higher else "min"
-
-
 def _fit(args) -> int:
     import numpy as np
 
@@ -76,7 +65,7 @@ def _fit(args) -> int:
         raise ValueError(f"-o {out} is a folder; give a file name, e.g. -o {out / (name + '.nspm')}")
     bench = load_source(args)
     bench._check_metric(args.target)
-    direction = _direction(bench, args.target, args.minimize, bool(args.log))
+    direction = "max" if bench.higher_is_better[args.target] else "min"
     if len(set(bench.archs)) < len(bench.archs):
         bench = bench.aggregate()  # repeated archs (logs): one row each, their mean
     bench = bench.dropna(args.target)
@@ -185,6 +174,8 @@ def rank_predictions(space, archs: list, mean, std=None, direction: str | None =
 
 
 def _predict(args) -> int:
+    if args.top < 0:
+        raise ValueError(f"--top {args.top}: give the number of rows to print, 0 or more")
     import pandas as pd
 
     from .io import load_predictor
