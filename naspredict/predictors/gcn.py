@@ -358,7 +358,8 @@ class GCNBLRPredictor(_GCNBase):
         with torch.no_grad():
             Phi = self._forward_all(self._graphs(archs), self._basis)
         gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31 - 1)))
-        L = torch.linalg.cholesky(self.w_cov_ + 1e-10 * torch.eye(len(self.w_cov_), dtype=torch.float64))
+        from .gp import _cholesky  # lazy: gcn alone does not need gpytorch
+        L = _cholesky(self.w_cov_)
         w = self.w_mean_.unsqueeze(1) + L @ torch.randn(len(L), n, generator=gen, dtype=torch.float64)
         return self.scaler_.inverse((Phi @ w).T.numpy())
 

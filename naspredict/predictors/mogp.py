@@ -44,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import Predictor
+from .gp import _cholesky
 
 _KERNELS = ("default", "additive")
 
@@ -275,7 +276,7 @@ class BoTorchGPPredictor(Predictor):
             noise = model.likelihood.noise
             K = K + torch.diag_embed(noise.reshape(-1, 1).expand(K.shape[:-1]) if noise.numel() == K.shape[0]
                                      else noise.expand(K.shape[:-1]))
-            L = torch.linalg.cholesky(K)
+            L = _cholesky(K)
             targets = model.train_targets.reshape(Xtr.shape[0], -1)
             resid = (targets - model.mean_module(Xtr).reshape(Xtr.shape[0], -1)).unsqueeze(-1)
             alpha = torch.cholesky_solve(resid, L)
