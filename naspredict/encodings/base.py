@@ -30,6 +30,11 @@ class Encoding(UsesSpace, TransformerMixin, BaseEstimator):
         self.n_features_out_ = self.width
         return self
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Column names, ``width`` of them (object array): ``"x0"``, ``"x1"``, ... unless the
+        encoding names its columns (``features`` and ``proxies`` do)."""
+        return np.asarray([f"x{i}" for i in range(self.width)], dtype=object)
+
     def _check(self, archs: Sequence[Any]) -> SearchSpace:
         sp = self.space_
         if len(archs) == 0:
