@@ -173,8 +173,13 @@ def _env() -> dict:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, what: str, timeout: int = 400):
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+def _run(cmd: list[str], cwd: Path, what: str, timeout: int = 900):
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        last = [l for l in out.splitlines() if l.startswith("+ ")][-1:]
+        raise AssertionError(f"{what} ran past {timeout} s; last command started: {last}") from None
     assert proc.returncode == 0, (f"{what} failed (exit {proc.returncode})\n--- stdout ---\n"
                                   f"{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}")
 
