@@ -23,7 +23,7 @@ NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|n
 CORA_ARCH = "link=0,1,2,3;ops=fc,gat,fc,gin"
 FIX = ["use", "give", "pass", "choose", "one of", "expected", "must", "instead", "try", "--", "remove",
        "delete", "rename", "another", "check", "see", "allowed", "should", "known", "available", "needs",
-       "drop", "at least", "e.g.", "expect", "valid", "positive", "call", "first", "not a", "did you mean"]
+       "drop", "at least", "e.g.", "expect", "valid", "positive", "call", "first", "not a", "did you mean", "make one"]
 
 
 @dataclass
