@@ -15,7 +15,7 @@ from pathlib import Path
 #: settings that define a search's results: stored with every run (config["cli"]) and
 #: compared on ``--resume``, where a difference is refused (see :func:`resume_settings`)
 COMMON_KEYS = ("evaluator", "benchmark", "targets", "directions", "strategy", "predictor", "seed",
-               "batch_size", "executor", "workers", "pruner")
+               "batch_size", "executor", "workers", "pruner", "options")
 #: ... and, with ``--evaluator train``, the network and training settings
 TRAINING_KEYS = ("space", "channels", "cells", "data", "epochs", "data_fraction", "resolution",
                  "train_batch", "lr", "amp", "checkpoints", "train_seed")
@@ -29,6 +29,9 @@ BUDGET_KEYS = ("budget", "budget_seconds", "wall_seconds")
 #: resume can tell a setting left out from one given), and their flags for messages
 _DEFAULTS: dict = {}
 _FLAGS = {"targets": "--target", "directions": "--direction"}
+#: constructor parameters that other flags set (``--option`` refuses them, naming the flag)
+_SET_BY_FLAGS = {"space": "--benchmark / --space", "target": "--target", "direction": "--direction",
+                 "seed": "--seed", "predictor": "--predictor", "surrogate": "--predictor"}
 
 
 def result_keys(evaluator: str) -> tuple[str, ...]:
@@ -67,6 +70,7 @@ def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[di
         evaluator (training options of a table search) are ignored.
     """
     evaluator = stored.get("evaluator", given.get("evaluator", "table"))
+    stored = {"options": {}, **stored}  # a run stored before --option existed was given none
     settings = dict(stored)
     diffs, unchecked = [], []
     for key in result_keys(evaluator):
@@ -131,6 +135,11 @@ def register(sub) -> None:
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())} (default bo)")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate "
                                              "(default: the strategy's own)")
+    p.add_argument("--option", "-O", dest="options", action="append", type=_option, default=None,
+                   metavar="KEY=VALUE",
+                   help="a setting of the strategy's constructor, repeatable, e.g. -s bo -O acquisition=ucb "
+                        "-O n_initial=10, or -s mobo -O ref_point=[0.7,-0.01]; VALUE is read as JSON "
+                        "(numbers, true/false, lists), else as text; an unknown KEY lists the options")
     p.add_argument("--budget", "-n", type=int, default=None,
                    help="number of evaluations (default 100 unless --budget-seconds/--wall-seconds is given; "
                         "with --resume: the stored budget)")
@@ -287,6 +296,13 @@ def _given(args) -> dict:
         given["targets"] = [t.strip() for t in args.target.split(",") if t.strip()]
     if args.direction is not None:
         given["directions"] = [d.strip() for d in args.direction.split(",") if d.strip()]
+    if "options" in given:
+        opts = {}
+        for key, value in given["options"]:
+            if key in opts:
+                raise ValueError(f"--option {key} is given twice; give it once")
+            opts[key] = value
+        given["options"] = opts
     return given
 
 
@@ -300,6 +316,56 @@ def _source(settings: dict) -> str:
     if settings["evaluator"] == "train":
         return f"train-{settings['space']}-{settings['data']}"
     return settings["benchmark"] or ""
+
+
+def _option(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of ``--option``: VALUE as JSON when it parses, else as text."""
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY a parameter name, got {text!r} "
+                                         f"(e.g. --option acquisition=ucb)")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def strategy_options(strategy: str, options: dict) -> dict:
+    """``--option`` values checked against the strategy's constructor.
+
+    Raises
+    ------
+    ValueError : a key the constructor does not take (its options are listed with their
+        defaults), a key another flag sets, or a value of the wrong type for a number or text
+        setting.
+    """
+    import inspect
+
+    from . import strategy_class
+
+    sig = inspect.signature(strategy_class(strategy).__init__).parameters
+    known = {n: p.default for n, p in sig.items() if n != "self" and p.kind is p.KEYWORD_ONLY}
+    out = {}
+    for key, value in options.items():
+        if key in _SET_BY_FLAGS:
+            raise ValueError(f"--option {key}=...: {key} is set by {_SET_BY_FLAGS[key]}; use that flag")
+        if key not in known:
+            listing = ", ".join(f"{n}={_show(d) if d is not inspect.Parameter.empty else '(required)'}"
+                                for n, d in known.items() if n not in _SET_BY_FLAGS)
+            raise ValueError(f"--option {key}: strategy {strategy!r} has no option {key!r}; its options "
+                             f"(with defaults): {listing or 'none'}")
+        default = known[key]
+        kind = next((t for t in (bool, int, float, str) if isinstance(default, t)), None)
+        ok = (kind is None or (kind is bool and isinstance(value, (bool, list)))
+              or (kind is int and isinstance(value, int) and not isinstance(value, bool))
+              or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+              or (kind is str and isinstance(value, str)))
+        if not ok:
+            what = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}[kind]
+            raise ValueError(f"--option {key}={json.dumps(value)}: expected {what} (default {_show(default)})")
+        out[key] = value
+    return out
 
 
 def _predictor(strategy: str, given: str | None) -> tuple[str | None, dict]:
@@ -407,6 +473,8 @@ def _run_search(args, session: _Session) -> int:
     settings["targets"], settings["directions"] = targets, dirs
     predictor, params = _predictor(settings["strategy"], settings["predictor"])
     settings["predictor"] = predictor
+    settings["options"] = settings.get("options") or {}
+    params.update(strategy_options(settings["strategy"], settings["options"]))
     settings["workers"] = _workers(settings["executor"], settings["workers"])
     if budget is None:
         budget = _budget(args)
