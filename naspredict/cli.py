@@ -177,6 +177,8 @@ def _configure_output(args: argparse.Namespace) -> None:
     if args.quiet:
         import warnings
         os.environ["TQDM_DISABLE"] = "1"  # tqdm >= 4.66 reads its defaults from TQDM_* variables
+        if hasattr(args, "no_progress"):  # ... but an explicit disable=False wins over them
+            args.no_progress = True
         warnings.simplefilter("ignore")
 
 

@@ -158,7 +158,8 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
     meta = read_sidecar(path) or {}
     df = _read_table(path, fmt)
     if len(df) == 0:
-        raise ValueError(f"{path} holds no rows")
+        raise ValueError(f"{path} holds no rows; give a file with a header and one row per "
+                         f"evaluated arch (an {arch_column!r} column and metric columns)")
     if arch_column not in df.columns:
         raise ValueError(f"{path} has no {arch_column!r} column (found {list(df.columns)}); "
                          f"name the arch column with arch_column=")

@@ -110,9 +110,16 @@ def _run(args) -> int:
     from .plots import plot_metric_vs_size, plot_pred_vs_true
     from .runner import evaluate
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for results.csv and the plots")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {out}: {parent} is a file, not a folder; give another --out")
+            break
     bench = load_source(args)
     sources = load_sources(args.source, args.target)
-    out = Path(args.out)
     res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
                    args.train_sizes, args.seeds, args.split, args.test_size,
                    out_csv=out / "results.csv", progress=not args.no_progress, sources=sources)

@@ -202,6 +202,12 @@ def evaluate(bench: Benchmark, target: str, predictors, train_sizes: Sequence[in
     train_sizes, seeds, test_size = _check_grid(train_sizes, seeds, test_size, len(bench))
     sign = 1.0 if bench.higher_is_better[target] else -1.0
     preds = _as_predictors(predictors, bench.space)
+    for label, p in preds.items():
+        needs = sorted(getattr(p, "required_inputs", frozenset()) - {"task"})
+        if needs:
+            raise ValueError(f"predictor {label} needs {', '.join(n + '=' for n in needs)} at fit and "
+                             f"predict time, which evaluate does not pass; drop {label} from -p / "
+                             f"predictors= (evaluate it in Python with its inputs)")
     src_archs, src_y, src_tasks, src_key = _source_rows(sources, bench.space)
     target_label = f"{bench.name}:{target}"
     if src_key:

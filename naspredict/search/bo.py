@@ -182,8 +182,9 @@ class BayesianOptimization(Strategy):
         else:
             raise ValueError(f"predictor must be a predictor name or instance, got {type(predictor).__name__}")
         if not getattr(model, "supports_std", False):
-            raise ValueError(f"BO needs a predictor with supports_std (predictive std); "
-                             f"{type(model).__name__} has none. Use gp, gcn-blr, mlp-ensemble, rf, ...")
+            label = repr(predictor) if isinstance(predictor, str) else type(model).__name__
+            raise ValueError(f"BO needs a predictor with a predictive std (supports_std); "
+                             f"{label} has none. Use -p / predictor= gp, gcn-blr, mlp-ensemble, rf, ...")
         return model
 
     def _fit(self, archs: list, z: np.ndarray):

@@ -423,6 +423,8 @@ def _run_search(args, session: _Session) -> int:
     from . import make_strategy
     from .plots import plot_best_so_far, plot_pareto
 
+    if args.run is not None and not args.run.strip():
+        raise ValueError("--run needs a name (leave it out for the default STRATEGY[-PREDICTOR]-SOURCE-SEED)")
     given = _given(args)
     budget = None
     if args.resume:

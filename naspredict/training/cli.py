@@ -88,7 +88,8 @@ def register(sub) -> None:
 def _train(args) -> int:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=args.epochs, desc="train", unit="epoch", file=sys.stderr, disable=args.json)
+    bar = tqdm(total=args.epochs, desc="train", unit="epoch", file=sys.stderr,
+               disable=args.json or args.quiet)
 
     def progress(epoch, row):
         bar.set_postfix(train=f"{row['train']:.1f}", val=f"{row['val']:.1f}", loss=f"{row['train_loss']:.3f}",
