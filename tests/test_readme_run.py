@@ -59,6 +59,7 @@ SKIP_SHELL = {
 SHELL_RULES = [
     ("search -n N -> 3", re.compile(r"^(naspredict search\b.*?)\s-n\s+\d+"), r"\1 -n 3"),
     ("fit -n N -> 30", re.compile(r"^(naspredict fit\b.*?)\s-n\s+\d+"), r"\1 -n 30"),
+    ("fit without -n gets -n 30", re.compile(r"^(naspredict fit\b(?!.*\s-n\s).*)$"), r"\1 -n 30"),
     ("--seeds N -> 1", re.compile(r"--seeds\s+\d+"), "--seeds 1"),
     ("--train-sizes ... -> 10", re.compile(r"--train-sizes\s+[\d,]+"), "--train-sizes 10"),
     ("evaluate gets --test-size 100", re.compile(r"^(naspredict evaluate\b.*)$"), r"\1 --test-size 100"),
