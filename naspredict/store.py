@@ -635,7 +635,9 @@ class ResultsStore:
         """metric -> higher is better, for the metrics whose direction the run tells."""
         row = self._conn.execute("SELECT config FROM runs WHERE run_id = ?", (self._run_id(run),)).fetchone()
         cfg = json.loads(row[0]) if row else {}
-        out: dict[str, bool] = {}
+        # a run may say its metrics' directions itself (naspredict darts does)
+        out: dict[str, bool] = {m: bool(v) for m, v in cfg.get("metric_directions", {}).items()
+                                if m in metrics}
         if "Training" in str(cfg.get("evaluator", "")) or cfg.get("cli", {}).get("evaluator") == "train":
             from .evaluators.training import METRIC_HIGHER_IS_BETTER
             out.update({m: v for m, v in METRIC_HIGHER_IS_BETTER.items() if m in metrics})

@@ -37,9 +37,15 @@ def test_darts_cli_stores_the_run_and_plots(tmp_path, capsys):
     assert main(["runs", "--store", str(store)]) == 0
     assert name in capsys.readouterr().out
     exported = tmp_path / "run.jsonl"
-    assert main(["export", name, "--store", str(store), "-o", str(exported)]) == 0
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every metric's direction is known: no warning
+        assert main(["export", name, "--store", str(store), "-o", str(exported)]) == 0
     row = json.loads(exported.read_text().splitlines()[0])
     assert row["arch"] == trial.arch
+    from naspredict.data.logged import read_sidecar
+    hib = read_sidecar(exported)["higher_is_better"]
+    assert hib["train_loss"] is False and hib["val_accuracy"] and hib["derived_val_accuracy"]
     # the same name again: refused before searching, exit 2
     assert main(["darts", "--method", "gdas", "--seed", "3", "--store", str(store), *tiny()]) == 2
     assert "already exists" in capsys.readouterr().err

@@ -75,7 +75,8 @@ def _darts(args) -> int:
                   "evaluator": "supernet", "method": args.method, "order": args.order,
                   "data": args.data, "data_fraction": args.data_fraction,
                   "resolution": args.resolution, "seed": args.seed, "device": res.device,
-                  "supernet": res.supernet_kwargs, "search": res.config.to_dict()}
+                  "supernet": res.supernet_kwargs, "search": res.config.to_dict(),
+                  "metric_directions": METRIC_HIGHER_IS_BETTER}
         run_id = store.create_run(name, args.space, config)
         store.add(run_id, res.arch_str, _result(res, Result))
     plot_op_probabilities(res.history, plot)
@@ -92,6 +93,11 @@ def _darts(args) -> int:
         print(res.final_probabilities().round(3).to_string())
     print(f"store: {store_path} (run {name!r}); plot: {plot}")
     return 0
+
+
+#: higher is better, per metric of a stored gradient search (exports carry them with the data)
+METRIC_HIGHER_IS_BETTER = {"val_accuracy": True, "derived_val_accuracy": True,
+                           "train_accuracy": True, "train_loss": False}
 
 
 def _result(res, Result):
