@@ -345,7 +345,8 @@ def strategy_options(strategy: str, options: dict) -> dict:
     from . import strategy_class
 
     sig = inspect.signature(strategy_class(strategy).__init__).parameters
-    known = {n: p.default for n, p in sig.items() if n != "self" and p.kind is p.KEYWORD_ONLY}
+    known = {n: p.default for n, p in sig.items()
+             if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
     out = {}
     for key, value in options.items():
         if key in _SET_BY_FLAGS:
