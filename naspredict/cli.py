@@ -53,6 +53,24 @@ def add_json_flag(p: argparse.ArgumentParser) -> None:
                    help="print JSON records instead of a table (for scripts and jq)")
 
 
+def check_out_folder(text: str, holds: str, example: str) -> "Path":
+    """``--out`` as a folder path, refused (ValueError naming the fix) when it or a folder on
+    its way is a file, or the nearest existing folder is not writable."""
+    from pathlib import Path
+
+    path = Path(text)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == path else f"is inside {p}, which is a file"
+                raise ValueError(f"--out {path} {what}, not a folder; pass a folder for {holds} "
+                                 f"(e.g. --out {example})")
+            if not os.access(p, os.W_OK):
+                raise ValueError(f"--out {path}: {p} is not writable; pass a folder you can write to")
+            break
+    return path
+
+
 def _cmd_benchmarks(args: argparse.Namespace) -> int:
     from . import data
 

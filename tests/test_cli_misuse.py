@@ -16,9 +16,9 @@ def test_evaluate_out_that_is_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main([*EVAL, "-p", "rf", "--out", str(f)]) == 2
     err = capsys.readouterr().err
-    assert "is a file" in err and "give a folder" in err and "Traceback" not in err
+    assert "is a file, not a folder" in err and "pass a folder" in err and "Traceback" not in err
     assert main([*EVAL, "-p", "rf", "--out", str(f / "sub")]) == 2
-    assert "is a file, not a folder" in capsys.readouterr().err
+    assert "which is a file" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_a_predictor_that_needs_curves_by_name(tmp_path, capsys):

@@ -110,14 +110,8 @@ def _run(args) -> int:
     from .plots import plot_metric_vs_size, plot_pred_vs_true
     from .runner import evaluate
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder for results.csv and the plots")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"--out {out}: {parent} is a file, not a folder; give another --out")
-            break
+    from ..cli import check_out_folder
+    out = check_out_folder(args.out, "results.csv and the plots", "out/evaluate")
     bench = load_source(args)
     sources = load_sources(args.source, args.target)
     res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],

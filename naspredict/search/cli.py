@@ -596,17 +596,8 @@ def _check_store_path(text: str, resume: bool) -> Path:
 
 def _check_out(text: str) -> Path:
     """Refuse an ``--out`` that cannot be a folder, before the search runs."""
-    path = Path(text)
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                what = "is a file" if p == path else f"is inside {p}, which is a file"
-                raise ValueError(f"--out {path} {what}, not a folder; pass a folder for the plots "
-                                 f"(e.g. --out out/search)")
-            if not os.access(p, os.W_OK):
-                raise ValueError(f"--out {path}: {p} is not writable; pass a folder you can write to")
-            break
-    return path
+    from ..cli import check_out_folder
+    return check_out_folder(text, "the plots", "out/search")
 
 
 def _at_least_one(flag: str):
