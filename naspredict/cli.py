@@ -41,7 +41,10 @@ def _cmd_spaces(args: argparse.Namespace) -> int:
 def _print_table(df: pd.DataFrame, args: argparse.Namespace, **options) -> None:
     """``df`` as an aligned table, or as JSON records with ``--json``."""
     if getattr(args, "json", False):
-        print(df.to_json(orient="records", indent=1))
+        # json.dumps writes each float's shortest exact repr (pandas' to_json rounds to 10
+        # decimals); NaN becomes null, numpy scalars plain numbers
+        records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        print(json.dumps(records, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return
     with pd.option_context("display.width", 250, *[x for kv in options.items() for x in kv]):
         print(df.to_string(index=False))
@@ -101,7 +104,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         out = top[["arch", *cols]].copy()
         out["arch"] = [str(a) for a in out["arch"]]
-        print(out.to_json(orient="records", indent=1))
+        _print_table(out, args)
         return 0
     with pd.option_context("display.max_colwidth", 120, "display.width", 250):
         print(f"{bench.name}: top {len(top)} of {len(bench):,} by {metric} "

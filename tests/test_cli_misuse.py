@@ -58,3 +58,16 @@ def test_quiet_silences_the_search_bar(tmp_path, capsys, quiet):
     assert main((["-q"] if quiet else []) + argv) == 0
     err = capsys.readouterr().err
     assert ("3/3" in err) is not quiet, err
+
+
+def test_json_listings_are_exact(capsys):
+    """``show --json`` gives the table's floats exactly (pandas' to_json rounded them to 10
+    decimals, so a recomputed top-k did not match)."""
+    import json
+
+    from naspredict import data
+    assert main(["-q", "show", "nbgraph-cora", "-m", "latency", "-k", "4", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    top = data.load("nbgraph-cora").top("latency", 4)
+    assert [r["latency"] for r in rows] == top["latency"].tolist()
+    assert [r["arch"] for r in rows] == [str(a) for a in top["arch"]]

@@ -751,7 +751,8 @@ def _runs(args) -> int:
     with _open_existing(args.store) as store:
         df = store.runs()
     if args.json:
-        print(df.to_json(orient="records", indent=1))
+        from ..cli import _print_table
+        _print_table(df, args)
         return 0
     with pd_options():
         print(df.to_string(index=False) if len(df) else "no runs")
