@@ -75,8 +75,16 @@ def export_to_optuna(store: ResultsStore, run: str, storage: str, study_name: st
     choices = space.choices() if space.has_choices else ()
     dists = {c.name: CategoricalDistribution([_option(o) for o in c.options]) for c in choices}
     name = study_name or run
+    where = storage
+    if isinstance(storage, str):
+        try:
+            storage = optuna.storages.RDBStorage(storage)
+        except Exception as err:  # sqlalchemy's URL / driver errors have no common base here
+            raise ValueError(f"--optuna {storage}: not a usable Optuna storage URL "
+                             f"({type(err).__name__}: {str(err).splitlines()[0]}); give one like "
+                             f"sqlite:///study.db") from None
     if name in optuna.study.get_all_study_names(storage):
-        raise ValueError(f"a study named {name!r} already exists in {storage}; pass another "
+        raise ValueError(f"a study named {name!r} already exists in {where}; pass another "
                          f"study name (--study-name) or delete it")
     study = optuna.create_study(storage=storage, study_name=name,
                                 directions=["maximize" if d == "max" else "minimize" for d in directions])

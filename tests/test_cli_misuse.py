@@ -71,3 +71,21 @@ def test_json_listings_are_exact(capsys):
     top = data.load("nbgraph-cora").top("latency", 4)
     assert [r["latency"] for r in rows] == top["latency"].tolist()
     assert [r["arch"] for r in rows] == [str(a) for a in top["arch"]]
+
+
+def test_direction_case_optuna_url_and_string_y(tmp_path, capsys):
+    import numpy as np
+
+    from naspredict import data, predictors
+    db = tmp_path / "s.db"
+    assert main([*SEARCH, "-s", "random", "-d", "MAX", "--store", str(db), "--run", "r",
+                 "--out", str(tmp_path / "o")]) == 0  # MAX means max
+    capsys.readouterr()
+    assert main(["export", "r", "--store", str(db), "--optuna", "notaurl"]) == 2
+    err = capsys.readouterr().err
+    assert "not a usable Optuna storage URL" in err and "sqlite:///" in err and "Traceback" not in err
+    archs = data.load("nbgraph-cora").archs[:10]
+    with pytest.raises(ValueError, match="y must be numbers"):
+        predictors.make("rf", space="nbgraph").fit(archs, ["a"] * 10)
+    with pytest.raises(ValueError, match="one target"):
+        predictors.make("rf", space="nbgraph").fit(archs, np.ones((10, 2)))

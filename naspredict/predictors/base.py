@@ -221,7 +221,15 @@ class Predictor(UsesSpace, RegressorMixin, BaseEstimator):
                             f"{', '.join(unknown)}; it takes fidelity=, task=, curves=, "
                             f"sample_weight= where declared")
         archs = self._check_archs(archs)
-        y = np.asarray(y, dtype=float).ravel()
+        try:
+            y = np.asarray(y, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"y must be numbers, one per arch ({err}); convert the target column "
+                             f"to floats first") from None
+        if y.ndim > 1 and max(y.shape[1:]) > 1:
+            raise ValueError(f"y has shape {y.shape}; a predictor fits one target: pass a 1-D array "
+                             f"(one column), or fit one predictor per target")
+        y = y.ravel()
         if len(archs) != len(y):
             raise ValueError(f"got {len(archs)} archs but {len(y)} targets; they must match")
         bad = ~np.isfinite(y)

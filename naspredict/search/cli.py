@@ -662,7 +662,7 @@ def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
             raise ValueError(f"{len(targets)} targets need a direction each: -d " + ",".join(
                 ["max"] * len(targets)) + " (use min for latency, size, error...)")
         return ["max"]
-    dirs = list(given)
+    dirs = [d.lower() for d in given]  # MAX and Min mean max and min
     bad = [d for d in dirs if d not in ("max", "min")]
     if bad:
         raise ValueError(f"--direction takes max or min per target, got {','.join(bad)}")
