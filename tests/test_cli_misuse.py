@@ -89,3 +89,14 @@ def test_direction_case_optuna_url_and_string_y(tmp_path, capsys):
         predictors.make("rf", space="nbgraph").fit(archs, ["a"] * 10)
     with pytest.raises(ValueError, match="one target"):
         predictors.make("rf", space="nbgraph").fit(archs, np.ones((10, 2)))
+
+
+def test_fit_refuses_a_constant_target(tmp_path, capsys):
+    from naspredict import data
+    bench = data.load("nbgraph-cora").subset(range(40))
+    bench.metrics["valid_perf"] = 0.5
+    log = tmp_path / "log.csv"
+    data.write_results(bench, log)
+    assert main(["fit", "--log", str(log), "--space", "nbgraph", "-t", "valid_perf", "-p", "rf",
+                 "-o", str(tmp_path / "m.nspm")]) == 2
+    assert "same value" in capsys.readouterr().err and not (tmp_path / "m.nspm").exists()

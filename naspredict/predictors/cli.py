@@ -80,6 +80,9 @@ def _fit(args) -> int:
                                                                replace=False))
     archs = [bench.archs[i] for i in rows]
     y = bench.values(args.target)[rows]
+    if len(y) and np.ptp(y) == 0:
+        raise ValueError(f"{args.target} has the same value ({y[0]:g}) in all {len(y)} training rows: "
+                         f"a model of it ranks nothing; pick a target that varies (or a larger -n)")
     model = make(name, space=bench.space, random_state=args.seed)
     t0 = time.perf_counter()
     model.fit(archs, y)
