@@ -61,13 +61,12 @@ def _env() -> dict[str, str]:
 
 
 def _message(stderr: str) -> str:
+    """The error line: ``naspredict CMD: error: ...`` (ours or argparse's, which comes after
+    the usage lines) or ``EXC ...`` of a Python case; else the last line of a traceback."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and "%|" not in ln and "it/s" not in ln]
     for ln in lines:
-        if ln.startswith(("naspredict: error", "EXC ", "usage:")) is False:
-            continue
-        if ln.startswith("usage:"):
-            continue
-        return ln
+        if ln.startswith("EXC ") or (ln.startswith("naspredict") and ": error:" in ln):
+            return ln
     if "Traceback" in stderr:
         return lines[-1] if lines else ""
     return lines[0] if lines else ""
