@@ -60,9 +60,8 @@ def _one_seed(label: str, seed: int, sizes: list[int]) -> pd.DataFrame:
 
 def nb201_setting(bench) -> dict:
     """The evaluation setting of predictors_nb201.csv (evaluate's resume key)."""
-    from naspredict.evaluation.runner import data_key
-    return {"data": data_key(bench, "baseline_accuracy"), "target": "baseline_accuracy",
-            "split": "uniform", "test_size": "all"}
+    from naspredict.evaluation.runner import setting_of
+    return setting_of(bench, "baseline_accuracy")
 
 
 def run_parallel(labels: list[str], sizes: list[int], seeds: int, out_csv: Path, n_jobs: int) -> None:

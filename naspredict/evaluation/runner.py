@@ -220,8 +220,7 @@ def evaluate(bench: Benchmark, target: str, predictors, train_sizes: Sequence[in
         if target_label in src_tasks:
             raise ValueError(f"the source {target_label} is the target itself; pick another "
                              f"table or metric")
-    setting = {"data": data_key(bench, target), "target": target, "split": split,
-               "test_size": "all" if test_size is None else str(int(test_size))}
+    setting = setting_of(bench, target, split, test_size)
     params = {label: params_key(p) for label, p in preds.items()}
     grid = [(label, n, s) for label in preds for n in train_sizes for s in seeds]
     keys = {(label, params[label], int(n), int(s), src_key) for label, n, s in grid}
@@ -301,6 +300,14 @@ def _read(out_csv) -> pd.DataFrame:
     return df
 
 
+def setting_of(bench: Benchmark, target: str, split: str = "uniform",
+               test_size: int | None = None) -> dict[str, str]:
+    """The :data:`SETTING_COLUMNS` values of an evaluation of ``bench`` (already deduplicated
+    and without NaN targets, as :func:`evaluate` prepares it)."""
+    return {"data": data_key(bench, target), "target": target, "split": split,
+            "test_size": "all" if test_size is None else str(int(test_size))}
+
+
 def adopt_results(out_csv, bench: Benchmark, target: str, predictors, split: str = "uniform",
                   test_size: int | None = None) -> int:
     """Stamp a results CSV written before the resume key existed with the setting it was made
@@ -329,8 +336,8 @@ def adopt_results(out_csv, bench: Benchmark, target: str, predictors, split: str
     params = {label: params_key(p) for label, p in _as_predictors(predictors, bench.space).items()}
     df["sources"] = df["sources"].fillna("") if "sources" in df else ""
     df["params"] = [params.get(str(label), "") for label in df["predictor"]]
-    df["data"], df["target"], df["split"] = data_key(bench, target), target, split
-    df["test_size"] = "all" if test_size is None else str(int(test_size))
+    for column, value in setting_of(bench, target, split, test_size).items():
+        df[column] = value
     df.reindex(columns=COLUMNS).to_csv(path, index=False)
     return len(df)
 
