@@ -13,7 +13,8 @@ Run ``.venv/bin/python benchmarks/misuse_sweep.py [--jobs 2] [--only PATTERN]``.
 - ``crash``: any other exit (exit 1 without traceback, a timeout, a signal).
 
 Writes ``benchmarks/results/misuse_sweep.md`` and ``.csv``; with ``--only`` the rows of the
-cases run replace their old rows (keyed by case id).
+cases run replace their old rows (keyed by case id); ``--todo`` runs the cases with no row or a
+row that is not ok, and merges the same way.
 """
 from __future__ import annotations
 
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
     ap.add_argument("--only", default=None, help="glob on case ids (e.g. 'py-*'); rows replace old ones")
+    ap.add_argument("--todo", action="store_true",
+                    help="run only the cases with no row yet or a row that is not ok; rows replace old ones")
     ap.add_argument("--list", action="store_true", help="list the case ids and exit")
     a = ap.parse_args(argv)
     if a.jobs < 1:
@@ -224,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         todo = [c for c in todo if fnmatch.fnmatch(c.id, a.only) or a.only in c.id]
         if not todo:
             ap.error(f"--only {a.only!r} matches no case id (see --list)")
+    if a.todo:
+        old = {}
+        if (RESULTS / "misuse_sweep.csv").exists():
+            with open(RESULTS / "misuse_sweep.csv", newline="") as f:
+                old = {r["id"]: r["verdict"] for r in csv.DictReader(f)}
+        todo = [c for c in todo if old.get(c.id) != "ok"]
+        a.only = a.only or "*"  # merge with the old rows
     t0 = time.perf_counter()
     done: list[dict[str, str]] = []
     with ThreadPoolExecutor(a.jobs) as pool:

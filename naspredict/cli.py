@@ -113,14 +113,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+def int_at_least(flag: str, minimum: int):
+    """An argparse type: a whole number >= ``minimum``, else a usage error naming ``flag`` (exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, got {text!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} must be at least {minimum}, got {n}")
+        return n
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                "the fix); 130 interrupted (Ctrl-C; a search prints its --resume line); 1 an "
                "internal error (a bug: please report the traceback)")
     p.add_argument("--version", action="version", version=f"naspredict {__version__}")
-    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--threads", type=int_at_least("--threads", 1), default=1, metavar="N",
                    help="torch intra-op threads for this process (and BLAS threads); naspredict's "
                         "models are small and extra threads slow them on busy machines (default 1; "
                         "give it before the subcommand: naspredict --threads 2 search ...)")

@@ -21,7 +21,7 @@ from .predictors import make
 from .search import make_strategy
 from .search.pareto import hypervolume, pareto_front
 from .search.plots import plot_best_so_far, plot_pareto
-from .cli import _positive_int
+from .cli import int_at_least
 from .store import ResultsStore
 from .torch_utils import set_threads
 
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("--mobo-budget", type=int, default=50)
     p.add_argument("--train-cells", type=int, default=6, help="cells trained for real in step 4 (0: skip)")
     p.add_argument("--train-epochs", type=int, default=2)
-    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--threads", type=int_at_least("--threads", 1), default=1, metavar="N",
                    help="torch intra-op (and BLAS) threads for this process (default 1: the models are "
                         "small and extra threads slow them on busy machines)")
     args = p.parse_args(argv)

@@ -100,3 +100,72 @@ def test_fit_refuses_a_constant_target(tmp_path, capsys):
     assert main(["fit", "--log", str(log), "--space", "nbgraph", "-t", "valid_perf", "-p", "rf",
                  "-o", str(tmp_path / "m.nspm")]) == 2
     assert "same value" in capsys.readouterr().err and not (tmp_path / "m.nspm").exists()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--seed", "-1"], ["--seed must be at least 0"]),
+    (["--budget-seconds", "-5"], ["--budget-seconds must be a positive number", "e.g. --budget-seconds"]),
+    (["--wall-seconds", "nan"], ["--wall-seconds must be a positive number"]),
+])
+def test_search_numeric_flags_name_the_flag(tmp_path, capsys, argv, words):
+    try:  # argparse's usage errors leave by SystemExit(2), ours by returning 2
+        code = main([*SEARCH, "-s", "random", *argv, "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "o")])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_evaluate_refuses_a_test_size_larger_than_what_is_left(tmp_path, capsys):
+    argv = [a if a != "50" else "26197" for a in EVAL]  # 26,206 rows - 10 train = 26,196 left
+    assert main([*argv, "-p", "rf", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "test size 26197 is more than the 26196 rows left" in err and "give at most 26196" in err
+
+
+def test_a_search_budget_above_the_table_size_says_so(tmp_path, capsys):
+    # nb201-curves has 200 rows: a budget of 250 evaluates each distinct one once and says why it stopped
+    assert main(["-q", "search", "-b", "nb201-curves", "-t", "final_val_accuracy", "-s", "random", "-n", "250",
+                 "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    # its 200 cells are 168 distinct networks up to isomorphism: each is evaluated once
+    assert "budget of 250 evaluations is more than the 200 archs of nb201-curves" in out
+    assert "stopped after 168, every distinct arch" in out and "after 168 evaluations" in out
+
+
+def test_train_on_a_broken_npz_names_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip archive")
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    assert main(["-q", "train", arch, "--data", str(bad), "-e", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npz is not a readable .npz archive" in err and "numpy.savez" in err
+
+
+def test_fit_will_not_overwrite_a_file_that_is_not_a_model(tmp_path, capsys):
+    store = tmp_path / "s.db"
+    assert main([*SEARCH, "-s", "random", "--store", str(store), "--out", str(tmp_path / "o")]) == 0
+    before = store.read_bytes()
+    fit = ["fit", "-b", "nbgraph-cora", "-t", "valid_perf", "-p", "rf", "-n", "20"]
+    assert main([*fit, "-o", str(store)]) == 2
+    assert "is not a naspredict model file" in capsys.readouterr().err and store.read_bytes() == before
+    model = tmp_path / "m.nspm"  # an existing model file is replaced (a refit)
+    assert main([*fit, "-o", str(model)]) == 0 and main([*fit, "--seed", "1", "-o", str(model)]) == 0
+
+
+@pytest.mark.parametrize("cmd", ["evaluate", "predict"])
+def test_a_missing_input_file_says_what_it_should_hold(tmp_path, capsys, cmd):
+    if cmd == "evaluate":
+        argv = ["evaluate", "--log", str(tmp_path / "nolog.csv"), "--space", "nbgraph", "-t", "valid_perf",
+                "-p", "rf", "--out", str(tmp_path / "o")]
+        words = ["nolog.csv does not exist", "'arch' column"]
+    else:
+        model = tmp_path / "m.nspm"
+        assert main(["fit", "-b", "nbgraph-cora", "-t", "valid_perf", "-p", "rf", "-n", "20", "-o", str(model)]) == 0
+        argv = ["predict", str(model), "--archs", str(tmp_path / "none.txt")]
+        words = ["none.txt does not exist", "one arch per line"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err

@@ -149,7 +149,8 @@ def read_results(path: str | Path, space: str | SearchSpace, *, higher_is_better
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"logged results file {path} does not exist")
+        raise FileNotFoundError(f"logged results file {path} does not exist; check the path (a log is a .csv, "
+                                f".parquet or .jsonl file with an 'arch' column and one column per metric)")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give the logged-results file in it (.csv, .parquet "
                          f"or .jsonl)")

@@ -88,14 +88,18 @@ def _check_grid(train_sizes, seeds, test_size, n_rows: int) -> tuple[list[int], 
     if test_size is not None:
         test_size = whole(test_size, "test_size")
         if test_size < 2:
-            raise ValueError(f"test size {test_size} cannot rank anything; give at least 2 "
-                             f"(or leave it out to test on all the remaining rows)")
+            raise ValueError(f"test size (--test-size / test_size=) {test_size} cannot rank anything; "
+                             f"give at least 2 (or leave it out to test on all the remaining rows)")
     for n in sizes:
         if n < 2:
             raise ValueError(f"train size {n} is too small to fit a predictor; give at least 2")
         if n > n_rows - 2:
             raise ValueError(f"train size {n} leaves fewer than 2 test rows of the {n_rows} "
                              f"usable rows; give train sizes below {n_rows - 1}")
+    if test_size is not None and test_size > n_rows - max(sizes):
+        raise ValueError(f"test size {test_size} is more than the {n_rows - max(sizes)} rows left after the "
+                         f"largest train size ({max(sizes)} of {n_rows}); give at most "
+                         f"{n_rows - max(sizes)}, or leave it out to test on all the remaining rows")
     return sizes, seeds, test_size
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli import int_at_least
+
 #: the search CLI's default store (naspredict search --store)
 DEFAULT_STORE = "runs.db"
 
@@ -27,7 +29,7 @@ def register(sub) -> None:
                    help="data set: fashion-mnist (default), digits, cifar10 (with --data-root), a .npz/folder")
     p.add_argument("--data-root", default=None, help="folder holding the data set's files")
     p.add_argument("--epochs", "-e", type=int, default=50, help="search epochs (default 50)")
-    p.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="seed of everything random (default 0)")
     p.add_argument("--channels", "-C", type=int, default=None, help="supernet channels (default 16)")
     p.add_argument("--cells", "-N", type=int, default=None,
                    help="nb201: cells per stage (default 5); darts: cells in total (default 8, >= 3)")

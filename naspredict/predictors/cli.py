@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..cli import int_at_least
+
 #: predictors that need more than archs at prediction time, which ``predict`` cannot pass.
 _NEEDS_CURVES = {"lc-srm"}
 
@@ -25,7 +27,7 @@ def register(sub) -> None:
                    help=f"predictor name; known: {', '.join(n for n in names() if n not in _NEEDS_CURVES)}")
     p.add_argument("-n", "--train-size", type=int, default=None, metavar="N",
                    help="train on a seeded random sample of N rows (default: every row with the target)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0,
                    help="seed of the sample and of the predictor (default 0)")
     p.add_argument("--output", "-o", required=True, help="model file to write (e.g. rf.nspm)")
     p.set_defaults(func=_fit)
@@ -127,7 +129,8 @@ def read_archs(path: str | Path, space) -> list:
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"arch file {path} does not exist")
+        raise FileNotFoundError(f"arch file {path} does not exist; check the path (give a text file with one "
+                                f"arch per line or a .csv with an arch column)")
     if path.is_dir():
         raise ValueError(f"--archs {path} is a folder; give a text file with one arch per line "
                          f"or a .csv with an arch column")

@@ -120,7 +120,8 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike, *,
     Parameters
     ----------
     predictor : a fitted :class:`~naspredict.predictors.base.Predictor`.
-    path : the file to write (its folder is created; an existing file is replaced).
+    path : the file to write (its folder is created).  An existing model file is replaced; any
+        other existing file (a results store, a log) is refused, so a typo cannot destroy it.
     metadata : extra header fields, JSON values: ``target`` (metric it predicts),
         ``direction`` (``"max"`` or ``"min"``: which end of the predictions is best),
         ``source`` (the benchmark or log it was fitted on), ``predictor`` (registry name),
@@ -135,7 +136,7 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike, *,
     ------
     ValueError : the predictor is not a naspredict predictor or is not fitted; ``metadata``
         is not JSON-serialisable, sets a reserved field or has a bad ``direction``; ``path``
-        is a folder.
+        is a folder or an existing file that is not a model file.
     """
     import torch
 
@@ -148,6 +149,11 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike, *,
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name for the model, e.g. {path / 'model.nspm'}")
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) != MAGIC:
+                raise ValueError(f"{path} exists and is not a naspredict model file: saving would destroy "
+                                 f"it; give another path (e.g. {path.with_suffix('.nspm')}) or delete it first")
     head = _header(predictor, metadata)
     buf = io.BytesIO()
     torch.save(predictor, buf)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shlex
@@ -10,6 +11,8 @@ import signal
 import sys
 import warnings
 from pathlib import Path
+
+from ..cli import int_at_least
 
 
 #: settings that define a search's results: stored with every run (config["cli"]) and
@@ -147,7 +150,7 @@ def register(sub) -> None:
                    help="stop once the trials' summed cost reaches this many seconds (simulated for tables)")
     p.add_argument("--wall-seconds", type=float, default=None,
                    help="stop after this many wall-clock seconds (running trials are left for --resume)")
-    p.add_argument("--batch-size", type=_at_least_one("--batch-size"), default=1,
+    p.add_argument("--batch-size", type=int_at_least("--batch-size", 1), default=1,
                    help="proposals per round (serial executor)")
     p.add_argument("--executor", default="serial", choices=("serial", "local", "ray", "simulated"),
                    help="where trials run: this process (serial, default), a local process pool, a Ray "
@@ -161,7 +164,7 @@ def register(sub) -> None:
     p.add_argument("--pruner", choices=("lc-srm", "median"), default=None,
                    help="stop unpromising trials early from their learning curves (the benchmark "
                         "needs per-epoch curves, e.g. nb201-curves)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0)
     p.add_argument("--store", default="runs.db", help="SQLite results store (default runs.db)")
     p.add_argument("--run", help="run name (default STRATEGY[-PREDICTOR]-SOURCE-SEED, e.g. bo-gp-nb201-cifar10-0)")
     p.add_argument("--resume", action="store_true",
@@ -520,6 +523,13 @@ def _run_search(args, session: _Session) -> int:
     finally:
         if executor is not None:
             executor.shutdown()
+    only_count = isinstance(budget, int) or (budget.cost_seconds is None and budget.wall_seconds is None)
+    wanted = budget if isinstance(budget, int) else budget.evaluations
+    if only_count and bench is not None and 0 < len(trace.frame) < wanted:
+        # nothing else stops a count-only run early: the strategy ran out of new archs
+        print(f"{run_name}: the budget of {wanted:,} evaluations is more than the {len(bench):,} archs of "
+              f"{bench.name}; the search stopped after {len(trace.frame):,}, every distinct arch (cells "
+              f"that are the same network up to isomorphism count once)")
     out = Path(settings["out"])
     files = []
     stem = _file_stem(run_name)
@@ -600,19 +610,6 @@ def _check_out(text: str) -> Path:
     return check_out_folder(text, "the plots", "out/search")
 
 
-def _at_least_one(flag: str):
-    """An argparse type: an int >= 1, else a usage error naming ``flag`` (exit 2)."""
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, got {text!r}") from None
-        if n < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be at least 1, got {n}")
-        return n
-    return parse
-
-
 def _workers(executor: str, workers: int | None) -> int | None:
     """The number of workers an executor runs with (what a run stores: 2 by default for a
     local pool or the simulator; Ray's default is the cluster's CPUs, stored as None)."""
@@ -678,6 +675,9 @@ def _budget(args):
         raise ValueError(f"--budget must be at least 1, got {args.budget}")
     if args.budget_seconds is None and args.wall_seconds is None:
         return args.budget if args.budget is not None else 100
+    for flag, v in (("--budget-seconds", args.budget_seconds), ("--wall-seconds", args.wall_seconds)):
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{flag} must be a positive number of seconds, got {v:g}; give e.g. {flag} 3600")
     return Budget(evaluations=args.budget, cost_seconds=args.budget_seconds, wall_seconds=args.wall_seconds)
 
 

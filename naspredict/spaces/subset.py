@@ -13,6 +13,7 @@ archs)`` returns a space that behaves like ``base`` (same name, encodings, canon
 """
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
@@ -62,7 +63,10 @@ class _Subset:
 
     @property
     def space_id(self) -> str:
-        return f"{self.base.space_id}|subset:{hash(tuple(self.base.to_str(a) for a in self.rows)) & 0xFFFFFFFF:08x}"
+        # sha1, not hash(): str hashes change from process to process (PYTHONHASHSEED), and the
+        # id is written into saved model headers
+        digest = hashlib.sha1("\n".join(self.base.to_str(a) for a in self.rows).encode()).hexdigest()[:8]
+        return f"{self.base.space_id}|subset:{digest}"
 
     def __reduce__(self):
         return subset_space, (self.base, self.rows)

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ..cli import int_at_least
+
 
 def _shape(text: str) -> tuple[int, ...]:
     try:
@@ -44,7 +46,7 @@ def add_training_args(p: argparse.ArgumentParser, *, epochs_default: int = 12) -
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     p.add_argument("--checkpoints", default=None, metavar="DIR",
                    help="save each trial's weights here; a longer trial of the same arch continues from them")
-    p.add_argument("--train-seed", type=int, default=0, help="seed of the training runs (default 0)")
+    p.add_argument("--train-seed", type=int_at_least("--train-seed", 0), default=0, help="seed of the training runs (default 0)")
 
 
 def evaluator_from_args(args, *, progress=None):
@@ -54,10 +56,14 @@ def evaluator_from_args(args, *, progress=None):
     if args.lr is not None:
         changes["lr"] = args.lr
     config = TrainConfig.for_space(args.space, **changes)
-    return TrainingEvaluator(args.space, args.data, config=config, channels=args.channels, cells=args.cells,
-                             data_fraction=args.data_fraction, resolution=args.resolution,
-                             seed=args.train_seed, device=args.device, data_root=args.data_root,
-                             checkpoint_dir=args.checkpoints, progress=progress)
+    evaluator = TrainingEvaluator(args.space, args.data, config=config, channels=args.channels, cells=args.cells,
+                                  data_fraction=args.data_fraction, resolution=args.resolution,
+                                  seed=args.train_seed, device=args.device, data_root=args.data_root,
+                                  checkpoint_dir=args.checkpoints, progress=progress)
+    # load the data now: a missing or malformed --data file is a usage error (exit 2) here, not
+    # a failed trial (exit 1, or every trial of a search failing) later; the load is cached
+    evaluator.load_data(evaluator.full.data_fraction or 1.0, evaluator.full.resolution)
+    return evaluator
 
 
 def register(sub) -> None:

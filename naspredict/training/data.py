@@ -339,7 +339,15 @@ def _labels(y, path: Path, key: str) -> np.ndarray:
 
 
 def _load_npz(path: Path, layout: str | None):
-    with np.load(path, allow_pickle=False) as z:
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable .npz archive ({' '.join(str(err).split())[:120]}); "
+                         f"write one with numpy.savez(path, x=images, y=labels)") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array, not an .npz archive of named arrays; write one "
+                         f"with numpy.savez(path, x=images, y=labels)")
+    with z:
         keys = set(z.files)
         if not {"x", "y"} <= keys:
             raise ValueError(f"{path}: an image .npz needs arrays 'x' and 'y' (optional 'x_test', "
