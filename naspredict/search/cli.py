@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -17,8 +18,11 @@ from ..cli import int_at_least
 
 #: settings that define a search's results: stored with every run (config["cli"]) and
 #: compared on ``--resume``, where a difference is refused (see :func:`resume_settings`)
-COMMON_KEYS = ("evaluator", "benchmark", "targets", "directions", "strategy", "predictor", "seed",
+COMMON_KEYS = ("evaluator", "benchmark", "log", "targets", "directions", "strategy", "predictor", "seed",
                "batch_size", "executor", "workers", "pruner", "options")
+#: ... and, for a search of a ``--log``, its space and its content's fingerprint (``log_data``:
+#: rows and a sha1 of its archs and values, so that an edited log is not resumed)
+LOG_KEYS = ("space", "log_data")
 #: ... and, with ``--evaluator train``, the network and training settings
 TRAINING_KEYS = ("space", "channels", "cells", "data", "epochs", "data_fraction", "resolution",
                  "train_batch", "lr", "amp", "checkpoints", "train_seed")
@@ -37,10 +41,11 @@ _SET_BY_FLAGS = {"space": "--benchmark / --space", "target": "--target", "direct
                  "seed": "--seed", "predictor": "--predictor", "surrogate": "--predictor"}
 
 
-def result_keys(evaluator: str) -> tuple[str, ...]:
+def result_keys(evaluator: str, log: bool = False) -> tuple[str, ...]:
     """The settings that define the results of a search with ``evaluator`` ("table" or
-    "train"): :data:`COMMON_KEYS`, plus :data:`TRAINING_KEYS` for real training."""
-    return COMMON_KEYS + (TRAINING_KEYS if evaluator == "train" else ())
+    "train"): :data:`COMMON_KEYS`, plus :data:`TRAINING_KEYS` for real training or
+    :data:`LOG_KEYS` for a search of a logged-results file (``log=True``)."""
+    return COMMON_KEYS + (TRAINING_KEYS if evaluator == "train" else LOG_KEYS if log else ())
 
 
 def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[dict, list[str]]:
@@ -73,10 +78,11 @@ def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[di
         evaluator (training options of a table search) are ignored.
     """
     evaluator = stored.get("evaluator", given.get("evaluator", "table"))
-    stored = {"options": {}, **stored}  # a run stored before --option existed was given none
+    # a run stored before --option / --log existed was given none
+    stored = {"options": {}, "log": None, **stored}
     settings = dict(stored)
     diffs, unchecked = [], []
-    for key in result_keys(evaluator):
+    for key in result_keys(evaluator, bool(stored.get("log"))):
         if key not in stored:
             unchecked.append(_flag(key))
             if key in given:
@@ -130,11 +136,15 @@ def register(sub) -> None:
                    help="where results come from: a benchmark table (default) or real training "
                         "(with the training options below)")
     p.add_argument("--benchmark", "-b", help="table name (see `naspredict benchmarks`); needed for --evaluator table")
+    p.add_argument("--log", default=None,
+                   help="search your own logged results instead of a table (CSV, parquet or JSON lines "
+                        "with an arch column; needs --space): only its archs are proposed")
     p.add_argument("--target", "-t", default=None,
                    help="metric, or several comma-separated (M1,M2); default val_accuracy with --evaluator train")
     p.add_argument("--direction", "-d", default=None,
-                   help="max or min per target, comma-separated (default max for a single target; "
-                        "required, one per target, for several: -t valid_perf,latency -d max,min)")
+                   help="max or min per target, comma-separated (default for a single target: the "
+                        "table's direction of it, max with --evaluator train; required, one per "
+                        "target, for several: -t valid_perf,latency -d max,min)")
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())} (default bo)")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate "
                                              "(default: the strategy's own)")
@@ -297,6 +307,8 @@ def _given(args) -> dict:
              if getattr(args, k, None) is not None}
     if args.target is not None:
         given["targets"] = [t.strip() for t in args.target.split(",") if t.strip()]
+    if given.get("log"):  # stored resolved: a resume from another folder names the same file
+        given["log"] = str(Path(given["log"]).resolve())
     if args.direction is not None:
         given["directions"] = [d.strip() for d in args.direction.split(",") if d.strip()]
     if "options" in given:
@@ -318,6 +330,8 @@ def default_run_name(strategy: str, predictor: str | None, source: str, seed: in
 def _source(settings: dict) -> str:
     if settings["evaluator"] == "train":
         return f"train-{settings['space']}-{settings['data']}"
+    if settings.get("log"):
+        return "log-" + Path(settings["log"]).stem
     return settings["benchmark"] or ""
 
 
@@ -464,18 +478,17 @@ def _run_search(args, session: _Session) -> int:
 
     bench = None
     if settings["evaluator"] == "train":
-        if settings["benchmark"]:
-            raise ValueError("--benchmark is for --evaluator table; real training needs --space and --data")
+        if settings["benchmark"] or settings.get("log"):
+            raise ValueError(f"{'--benchmark' if settings['benchmark'] else '--log'} is for --evaluator "
+                             f"table; real training needs --space and --data")
         targets = settings.get("targets") or ["val_accuracy"]
     else:
-        if not settings["benchmark"]:
-            raise ValueError("--benchmark is required (a table name, see `naspredict benchmarks`), "
-                             "or train for real with --evaluator train --data fashion-mnist")
+        bench = _table(settings, given, args.resume)
         if not settings.get("targets"):
-            raise ValueError("--target is required with a benchmark table (a metric column, see "
-                             f"`naspredict show {settings['benchmark']}`)")
+            raise ValueError("--target is required with a benchmark table or log (a metric column; "
+                             f"{bench.name} has {', '.join(bench.metric_names)})")
         targets = settings["targets"]
-    dirs = _directions(settings.get("directions"), targets)
+    dirs = _directions(settings.get("directions"), targets, bench)
     settings["targets"], settings["directions"] = targets, dirs
     predictor, params = _predictor(settings["strategy"], settings["predictor"])
     settings["predictor"] = predictor
@@ -487,8 +500,6 @@ def _run_search(args, session: _Session) -> int:
     ns = argparse.Namespace(**{**vars(args), **settings})
     _check_out(settings["out"])
 
-    if settings["evaluator"] != "train":
-        bench = data.load(settings["benchmark"])
     evaluator, pruner = _evaluator_and_pruner(bench, targets, dirs, ns)
     space = evaluator.space if bench is None else bench.search_space()
     source = _source(settings)
@@ -510,8 +521,8 @@ def _run_search(args, session: _Session) -> int:
         session.created = True
         session.stored_out = settings["out"]
     store = session.store
-    keys = result_keys(settings["evaluator"]) + KEPT_KEYS
-    config = {"benchmark": settings["benchmark"] or "", "predictor": predictor or "",
+    keys = result_keys(settings["evaluator"], bool(settings.get("log"))) + KEPT_KEYS
+    config = {"benchmark": settings["benchmark"] or (bench.name if settings.get("log") else ""), "predictor": predictor or "",
               "pruner": settings["pruner"] or "", "cli": {k: settings[k] for k in keys}}
     if bench is None:
         config["evaluator"] = repr(evaluator)
@@ -647,9 +658,10 @@ def _enas_settings(settings: dict) -> dict:
     return {k: settings[k] for k in keys if settings.get(k) is not None}
 
 
-def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
+def _directions(given: list[str] | None, targets: list[str], bench=None) -> list[str]:
     """One direction per target.  Several targets need them spelled out: a default (or one
-    direction broadcast to all) would silently maximise a latency."""
+    direction broadcast to all) would silently maximise a latency.  A single target defaults
+    to ``bench``'s direction of it (max without a table)."""
     if not targets:
         raise ValueError("--target names no metric; give one or several comma-separated (M1,M2)")
     if len(set(targets)) != len(targets):
@@ -658,6 +670,9 @@ def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
         if len(targets) > 1:
             raise ValueError(f"{len(targets)} targets need a direction each: -d " + ",".join(
                 ["max"] * len(targets)) + " (use min for latency, size, error...)")
+        if bench is not None:
+            bench._check_metric(targets[0])
+            return ["max" if bench.higher_is_better[targets[0]] else "min"]
         return ["max"]
     dirs = [d.lower() for d in given]  # MAX and Min mean max and min
     bad = [d for d in dirs if d not in ("max", "min")]
@@ -667,6 +682,34 @@ def _directions(given: list[str] | None, targets: list[str]) -> list[str]:
         raise ValueError(f"--direction gives {len(dirs)} direction(s) for {len(targets)} target(s) "
                          f"({','.join(targets)}); give one per target, comma-separated")
     return dirs
+
+
+def _table(settings: dict, given: dict, resume: bool):
+    """The table a ``--evaluator table`` search runs on: ``--benchmark`` or ``--log`` (with
+    ``--space``); a log's fingerprint goes into ``settings["log_data"]`` and, on a resume, must
+    match the stored one."""
+    from .. import data
+    if settings["benchmark"] and settings.get("log"):
+        raise ValueError("give --benchmark or --log, not both")
+    if settings.get("log"):
+        if not resume and "space" not in given:
+            raise ValueError("--log needs --space to read its arch strings (nb201, nb101, darts, nbgraph)")
+        settings["log"] = str(Path(settings["log"]).resolve())
+        bench = data.read_results(settings["log"], settings["space"])
+        digest = hashlib.sha1("\n".join(bench.arch_strings).encode())
+        digest.update(bench.metrics.to_csv(index=False).encode())
+        now = f"{len(bench)} rows, sha1 {digest.hexdigest()[:12]}"
+        stored = settings.get("log_data")
+        if resume and stored and stored != now:
+            raise ValueError(f"{settings['log']} has changed since the run was made (stored {stored}, now "
+                             f"{now}); resume with the log as it was, or start a new run with --run NEW")
+        settings["log_data"] = now
+        return bench
+    if not settings["benchmark"]:
+        raise ValueError("--benchmark is required (a table name, see `naspredict benchmarks`), or "
+                         "--log FILE --space SPACE for your own results, or train for real with "
+                         "--evaluator train --data fashion-mnist")
+    return data.load(settings["benchmark"])
 
 
 def _budget(args):
