@@ -243,7 +243,9 @@ class ResultsStore:
     >>> store.add(run, arch_string, result)        # one finished trial, committed at once
     >>> store.frame("bo-1")                        # the run as a tidy frame
 
-    The run loop uses :meth:`start_trials` and :meth:`finish_trials`.
+    The run loop uses :meth:`start_trials` and :meth:`finish_trials`.  A missing folder on
+    the path is created (``naspredict search --store`` refuses one instead, so that a typo on
+    a command line does not start a new store elsewhere).
     """
 
     def __init__(self, path: str | Path):

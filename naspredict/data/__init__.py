@@ -58,6 +58,10 @@ def load(name: str, path: str | Path | None = None) -> Benchmark:
         raise ValueError(f"unknown benchmark {name!r}; available: {', '.join(reg)}. "
                          f"For your own logs use naspredict.data.read_results(path, space)")
     if path is not None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no file at {path} for {name} ({'a folder' if Path(path).is_dir() else 'missing'}); "
+                                    f"pass your copy of {name}'s data file, or leave path out to read the "
+                                    f"default one")
         return reg[name][0](path)
     if name not in _CACHE:
         _CACHE[name] = reg[name][0]()

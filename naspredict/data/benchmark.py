@@ -123,7 +123,10 @@ class Benchmark:
         return float(np.nanmean(self.metrics[metric].to_numpy(dtype=float)[rows]))
 
     def top(self, metric: str, k: int = 10) -> pd.DataFrame:
-        """The ``k`` best rows for ``metric`` (respecting its direction), with the arch string."""
+        """The ``k`` best rows for ``metric`` (respecting its direction), with the arch string
+        (``k`` a whole number >= 1; fewer rows when the table has fewer finite values)."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"top(metric, k) needs k, the number of rows, as a whole number >= 1, got {k!r}")
         self._check_metric(metric)
         vals = self.values(metric)
         order = np.argsort(-vals if self.higher_is_better[metric] else vals, kind="stable")

@@ -77,12 +77,12 @@ def _check_grid(train_sizes, seeds, test_size, n_rows: int) -> tuple[list[int], 
         seeds = list(range(int(seeds)))
     seeds = [whole(s, "seeds") for s in seeds]
     if not seeds:
-        raise ValueError("no seeds given: the grid is empty; give --seeds 1 or more")
+        raise ValueError("no seeds given: the grid is empty; give seeds=1 or more (--seeds 1)")
     if min(seeds) < 0 or len(set(seeds)) < len(seeds):
         raise ValueError(f"seeds must be distinct and >= 0, got {seeds}")
     sizes = [whole(n, "train sizes") for n in train_sizes]
     if not sizes:
-        raise ValueError("no train sizes given: the grid is empty; give e.g. --train-sizes 50,100")
+        raise ValueError("no train sizes given: the grid is empty; give e.g. train_sizes=[50, 100] (--train-sizes 50,100)")
     if len(set(sizes)) < len(sizes):
         raise ValueError(f"train sizes must be distinct, got {sizes}")
     if test_size is not None:

@@ -77,8 +77,13 @@ def accepting(input_name: str) -> list[str]:
 
 
 def make(name: str, **params) -> Predictor:
-    """Build the predictor called ``name`` with ``params`` (passed to its constructor)."""
+    """Build the predictor called ``name`` with ``params`` (passed to its constructor).  A
+    ``space`` given by name is checked here (constructors only store it, scikit-learn style,
+    so a misspelt space would otherwise surface at ``fit``)."""
     cls = predictor_class(name)
+    if params.get("space") is not None:
+        from ..spaces import resolve_space
+        resolve_space(params["space"])
     defaults = dict(_REGISTRY[name][2])
     defaults.update(params)
     return cls(**defaults)

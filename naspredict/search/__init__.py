@@ -45,7 +45,7 @@ def strategy_class(name: str) -> type[Strategy]:
     return getattr(import_module(f"{__name__}.{module}"), cls)
 
 
-def make_strategy(name: str, space, target="accuracy", direction="max", seed: int = 0, **params) -> Strategy:
+def make_strategy(name: str, space, target="accuracy", direction=None, seed: int = 0, **params) -> Strategy:
     """Build the strategy called ``name``; ``params`` go to its constructor (e.g. ``predictor``)."""
     return strategy_class(name)(space, target=target, direction=direction, seed=seed, **params)
 

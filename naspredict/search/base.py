@@ -53,7 +53,8 @@ class Strategy(ABC):
     ----------
     space : search space (name or instance).
     target : metric name, or several for multi-objective strategies.
-    direction : ``"max"`` / ``"min"``, one per target (a single value applies to all).
+    direction : ``"max"`` / ``"min"``, one per target (a single string applies to all).  Left
+        out: ``"max"`` for one target; several targets need it spelled out.
     seed : random seed.
 
     Subclasses implement ``_propose(n) -> list of archs (or Proposals)`` and may override
@@ -72,13 +73,18 @@ class Strategy(ABC):
     _transient: tuple[str, ...] = ("space", "_key_cache")
 
     def __init__(self, space: str | SearchSpace, target: str | Sequence[str] = "accuracy",
-                 direction: str | Sequence[str] = "max", seed: int = 0):
+                 direction: str | Sequence[str] | None = None, seed: int = 0):
         self.space = get_space(space) if isinstance(space, str) else space
         self.targets = _as_list(target)
         if not self.targets:
             raise ValueError("give at least one target metric")
+        if direction is None:
+            if len(self.targets) > 1:  # a default would silently maximise a latency
+                raise ValueError(f"{len(self.targets)} targets need a direction each: direction="
+                                 f"{['max'] * len(self.targets)} (use 'min' for latency, size, error...)")
+            direction = "max"
         dirs = _as_list(direction)
-        if len(dirs) == 1:
+        if len(dirs) == 1 and isinstance(direction, str):  # one word for all targets
             dirs = dirs * len(self.targets)
         if len(dirs) != len(self.targets) or any(d not in ("max", "min") for d in dirs):
             raise ValueError(f"direction must be 'max' or 'min', one per target; got {direction!r} "
@@ -199,8 +205,10 @@ class Strategy(ABC):
             archs = list(trials)
             results = list(results)
             if len(archs) != len(results):
-                raise ValueError(f"tell got {len(archs)} archs but {len(results)} results")
-            trials = [Trial(None, a, getattr(r, "fidelity", FULL)).finish(r) for a, r in zip(archs, results)]
+                raise ValueError(f"tell got {len(archs)} archs but {len(results)} results; give one "
+                                 f"result per arch")
+            trials = [(a.trial(r) if isinstance(a, Proposal) else Trial(None, a, getattr(r, "fidelity", FULL)).finish(r))
+                      for a, r in zip(archs, results)]
         if isinstance(trials, Trial):
             trials = [trials]
         if isinstance(trials, (str, bytes, Result)) or not hasattr(trials, "__iter__"):
@@ -215,6 +223,21 @@ class Strategy(ABC):
             if not isinstance(t.result, Result) or not t.state.finished:
                 raise ValueError(f"trial {t.id} of {self.space.to_str(t.arch)} has no result yet; "
                                  f"finish it with trial.finish(Result(...)) before telling it")
+        told: set[str] = set()
+        for t in trials:
+            k = self.trial_key(t.arch, t.fidelity)
+            if k in self._seen or k in told:  # a second tell would count one evaluation twice
+                raise ValueError(f"{self.space.to_str(t.arch)} (fidelity {t.fidelity!r}) was already told; "
+                                 f"tell each evaluation once (average repeated measurements first)")
+            told.add(k)
+            if t.result.ok:
+                try:
+                    self.signed(t.result)
+                except ValueError:
+                    raise ValueError(f"the result of {self.space.to_str(t.arch)} has no "
+                                     f"{'/'.join(m for m in self.targets if m not in t.result.metrics)} "
+                                     f"(the strategy's target); it has {sorted(t.result.metrics)}: give "
+                                     f"Result(metrics={{{self.targets[0]!r}: value, ...}})") from None
         pairs = []
         for t in trials:
             k = self.trial_key(t.arch, t.fidelity)

@@ -128,7 +128,7 @@ class BayesianOptimization(Strategy):
     #: the enumerated pool is a per-process cache that ``__init__`` rebuilds
     _transient = ("_pool",)
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, *,
                  predictor: Any = "gp", predictor_params: dict | None = None,
                  acquisition: str = "ei", beta: float = 2.0, xi: float = 0.0, n_initial: int = 5,
                  batch: str = "kb", kb_refit: bool = True, target_transform: str = "quantile",

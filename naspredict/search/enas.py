@@ -40,7 +40,7 @@ class ENASSearch(Strategy):
 
     _transient = ("_data",)
 
-    def __init__(self, space, target="val_accuracy", direction="max", seed: int = 0, *,
+    def __init__(self, space, target="val_accuracy", direction=None, seed: int = 0, *,
                  data: Any = "fashion-mnist", epochs: int = 10, controller_steps: int = 10,
                  controller_batch: int = 8, final_samples: int = 32, reward_images: int = 256,
                  bn_batches: int = 2, channels: int | None = None, cells: int | None = None,

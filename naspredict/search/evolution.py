@@ -35,7 +35,7 @@ class RegularizedEvolution(Strategy):
     skipped, so every query is new.
     """
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0,
                  population_size: int = 30, sample_size: int = 10, mutation_tries: int = 20):
         super().__init__(space, target=target, direction=direction, seed=seed)
         if population_size < 1:

@@ -149,7 +149,7 @@ class Hyperband(Strategy):
 
     _transient = ("_fids", "_choice_sizes")
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, *,
                  fidelities: Sequence[int] | Any = None, eta: float = 3, brackets: int | None = None,
                  n_configs: int | None = None, sampler: str = "random", random_fraction: float = 1 / 3,
                  good_fraction: float = 0.15, n_samples: int = 64, bandwidth_factor: float = 1.0,
@@ -442,7 +442,7 @@ class SuccessiveHalving(Hyperband):
     repeated.  ``n_configs`` new archs at the cheapest level, the best ``1/eta`` promoted
     level by level (see :class:`Hyperband` for the parameters; ``brackets`` is 1)."""
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, **params):
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, **params):
         if params.get("brackets", 1) != 1:
             raise ValueError("successive halving has one bracket; use the 'hyperband' strategy for more")
         params["brackets"] = 1
@@ -453,7 +453,7 @@ class BOHB(Hyperband):
     """BOHB (Falkner, Klein & Hutter, ICML 2018): Hyperband whose first rungs are drawn from
     a TPE-style density model (``sampler="model"``; see :class:`Hyperband`)."""
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, **params):
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, **params):
         params.setdefault("sampler", "model")
         super().__init__(space, target=target, direction=direction, seed=seed, **params)
 

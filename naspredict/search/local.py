@@ -33,7 +33,7 @@ class LocalSearch(Strategy):
     restarts with ``n_initial`` fresh random archs.
     """
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0,
                  n_initial: int = 10, variant: str = "first"):
         super().__init__(space, target=target, direction=direction, seed=seed)
         if n_initial < 1:

@@ -87,7 +87,7 @@ class MultiFidelityBO(Strategy):
 
     _transient = ("_pool",)
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, *,
                  fidelities: Sequence[int] = (12, 200), costs: Sequence[float] | None = None,
                  predictor_params: dict | None = None, n_initial: int = 10,
                  target_transform: str = "quantile", incumbent_std: float = 1.0,

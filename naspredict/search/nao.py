@@ -39,7 +39,7 @@ class NAOSearch(Strategy):
     max_step_tries : how many step sizes to try per round.
     """
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0, *,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0, *,
                  predictor: Any = "nao", predictor_params: dict | None = None,
                  n_initial: int = 10, n_parents: int = 10, step_size: float = 1.0,
                  max_step_tries: int = 12):

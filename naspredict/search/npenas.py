@@ -39,7 +39,7 @@ class PredictorGuidedEvolution(Strategy):
     proposed (so with ``batch_size=1`` the predictor is refitted after every query).
     """
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0,
                  predictor="rf", predictor_params: dict | None = None, n_initial: int = 10,
                  n_parents: int = 10, n_mutations: int = 20, max_edits: int = 1,
                  n_random_candidates: int = 0, kappa: float = 0.0):

@@ -93,7 +93,7 @@ class ReinforceSearch(Strategy):
     #: their codec only needs ``space`` and ``vocab``).
     _transient = ("codec",)
 
-    def __init__(self, space, target="accuracy", direction="max", seed: int = 0,
+    def __init__(self, space, target="accuracy", direction=None, seed: int = 0,
                  hidden_size: int = 64, lr: float = 0.01, baseline_decay: float = 0.9,
                  entropy_weight: float = 0.0, tanh_constant: float | None = 2.5,
                  max_tries: int = 200):
