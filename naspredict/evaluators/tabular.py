@@ -156,7 +156,7 @@ class TabularEvaluator:
     Parameters
     ----------
     bench : the table.
-    metrics : metric names to return (default: all the table's columns).  Names that are keys
+    metrics : a metric name or names to return (default: all the table's columns).  Names that are keys
         of ``metric_curves`` but not columns are allowed: their full value is the curve's last
         epoch.
     cost_column : a train-time column of the full schedule (seconds); ``Result.cost`` is its
@@ -195,6 +195,8 @@ class TabularEvaluator:
         self.space = bench.space
         self.missing = missing
         explicit = dict(metric_curves) if metric_curves is not None else None
+        if isinstance(metrics, str):  # one metric by name (list("acc") would be its letters)
+            metrics = [metrics]
         self.metrics = list(metrics) if metrics is not None else bench.metric_names
         for m in self.metrics:
             if explicit is None or m not in explicit:
