@@ -359,11 +359,7 @@ def strategy_options(strategy: str, options: dict) -> dict:
     """
     import inspect
 
-    from . import strategy_class
-
-    sig = inspect.signature(strategy_class(strategy).__init__).parameters
-    known = {n: p.default for n, p in sig.items()
-             if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    known = constructor_params(strategy)
     out = {}
     for key, value in options.items():
         if key in _SET_BY_FLAGS:
@@ -386,16 +382,34 @@ def strategy_options(strategy: str, options: dict) -> dict:
     return out
 
 
+def constructor_params(strategy: str) -> dict:
+    """Parameter name -> default of a strategy's constructor, following ``**params`` to the
+    base class (successive halving and BOHB pass theirs on to Hyperband)."""
+    import inspect
+
+    from . import strategy_class
+
+    out: dict = {}
+    for klass in strategy_class(strategy).__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        sig = inspect.signature(klass.__init__).parameters
+        for n, p in sig.items():
+            if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                out.setdefault(n, p.default)
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+            break
+    return out
+
+
 def _predictor(strategy: str, given: str | None) -> tuple[str | None, dict]:
     """The predictor a strategy runs with (the given one, or its own default) and the
     constructor keyword that sets it (``predictor``, or mobo's ``surrogate``)."""
-    import inspect
-
-    from . import strategy_class, strategy_names
+    from . import strategy_names
 
     def param(name):
-        sig = inspect.signature(strategy_class(name).__init__).parameters
-        return next(((p, sig[p].default) for p in ("predictor", "surrogate") if p in sig), None)
+        sig = constructor_params(name)
+        return next(((p, sig[p]) for p in ("predictor", "surrogate") if p in sig), None)
 
     found = param(strategy)
     if found is None:
@@ -505,6 +519,7 @@ def _run_search(args, session: _Session) -> int:
     source = _source(settings)
     if settings["strategy"] == "enas" and settings["evaluator"] == "train":
         params.update(_enas_settings(settings))
+    _check_fidelities(settings["strategy"], params, evaluator, source)
     strategy = make_strategy(settings["strategy"], space, targets, dirs if len(dirs) > 1 else dirs[0],
                              settings["seed"], **params)
     run_name = session.run_name or args.run or default_run_name(settings["strategy"], predictor, source,
@@ -550,7 +565,11 @@ def _run_search(args, session: _Session) -> int:
     elif len(targets) == 1:
         best = strategy.best()
         if best is None:
-            print(f"{run_name}: no complete evaluation of {targets[0]} in {len(trace.frame)} trials")
+            low = int((trace.frame["fidelity"] != "full").sum())
+            more = (f" ({low} at lower fidelities); raise the budget: `{session.resume_line()} -n N`"
+                    if low else "")
+            print(f"{run_name}: no complete full-fidelity evaluation of {targets[0]} in {len(trace.frame)} "
+                  f"trials{more}")
         else:
             print(f"{run_name}: best {targets[0]} = {best[1]:.4f} after {len(trace.frame)} evaluations")
             print(f"  arch {space.to_str(best[0])}")
@@ -682,6 +701,36 @@ def _directions(given: list[str] | None, targets: list[str], bench=None) -> list
         raise ValueError(f"--direction gives {len(dirs)} direction(s) for {len(targets)} target(s) "
                          f"({','.join(targets)}); give one per target, comma-separated")
     return dirs
+
+
+def _check_fidelities(strategy: str, params: dict, evaluator, source: str) -> None:
+    """A multi-fidelity strategy (one with ``fidelities``) needs an evaluator that answers its
+    epoch levels; refuse before the run, naming the levels the evaluator answers (else every
+    trial fails and the search ends with nothing)."""
+    import inspect
+    known = constructor_params(strategy)
+    if "fidelities" not in known:
+        return
+    levels = params.get("fidelities", known["fidelities"])
+    answers = getattr(evaluator, "fidelities", None)  # None: real training answers any epochs
+    if answers is not None and not answers.epochs:
+        raise ValueError(f"-s {strategy} runs archs at several epoch levels, and {source} answers the full "
+                         f"fidelity only (it has no per-epoch curves); search a table with curves (e.g. "
+                         f"-b nb201-curves) or train for real (--evaluator train)")
+    full = answers.full_epochs if answers is not None else None
+    example = f"[{max(1, full // 9)},{max(1, full // 3)},{full}]" if full else "[4,12,36]"
+    if levels is None or levels is inspect.Parameter.empty:
+        raise ValueError(f"-s {strategy} needs its epoch levels, ascending, the full one last: -O fidelities="
+                         f"{example}" + (f" ({source} answers {answers.describe()})" if answers else ""))
+    if answers is not None:
+        from ..trials import Fidelity
+        levels = list(getattr(levels, "epochs", levels))
+        bad = [e for e in levels if not (isinstance(e, int) and Fidelity(epochs=e) in answers)]
+        if bad or levels[-1] != full:
+            why = (f"{', '.join(map(str, bad))} not answered" if bad else f"the last level must be the full "
+                   f"{full}")
+            raise ValueError(f"-s {strategy}: fidelities {levels} do not fit {source}, which answers "
+                             f"{answers.describe()} ({why}); give e.g. -O fidelities={example}")
 
 
 def _table(settings: dict, given: dict, resume: bool):
