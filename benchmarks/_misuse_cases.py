@@ -400,6 +400,17 @@ def cases() -> list[Case]:
              argv=["search", *CORA[:2], "-t", "latency", "-s", "random", "-n", "5", "--store", "s.db", "--out", "o",
                    "--run", "r"], error=False, check=_stored_directions(["min"])))
 
+    # --- multi-fidelity strategies: their levels must be ones the table answers
+    mf = ["--store", "s.db", "--out", "o", "--run", "r", "-n", "6"]
+    for cid, argv, words in [
+        ("search-mf-table-without-curves", ["-b", "nb201-cifar10", "-t", "baseline_accuracy", "-s", "mf-bo"], ["full fidelity only"]),
+        ("search-hyperband-no-levels", ["-b", "nb201-curves", "-t", "final_val_accuracy", "-s", "hyperband"], ["fidelities"]),
+        ("search-sh-levels-past-table", ["-b", "nb201-curves", "-t", "final_val_accuracy", "-s", "successive-halving",
+                                         "-O", "fidelities=[12,400]"], ["400"]),
+    ]:
+        add(Case(cid, "silent-wrong", f"search {' '.join(argv[4:])} on {argv[1]}", argv=["search", *argv, *mf],
+                 problem=words, after=_absent("s.db")))
+
     # --- unknown names
     names = [
         ("unknown-benchmark-show", ["show", "nbgraph-coraa"], ["nbgraph-coraa"]),
