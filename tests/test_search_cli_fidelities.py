@@ -24,6 +24,8 @@ def _search(tmp_path, *argv):
     ([*CURVES, "-s", "hyperband"], ["needs its epoch levels", "-O fidelities=[22,66,200]", "epochs 1..200"]),
     ([*CURVES, "-s", "successive-halving", "-O", "fidelities=[12,100]"], ["the last level must be the full 200"]),
     ([*CURVES, "-s", "bohb", "-O", "fidelities=[12,250]"], ["250 not answered"]),
+    (["--evaluator", "train", "--data", "digits", "-e", "4", "-s", "mf-bo"],  # mf-bo's default (12, 200)
+     ["12, 200 not answered", "epochs 1..4 (-e 4 = full)", "-O fidelities=[1,4]"]),
 ])
 def test_unanswerable_levels_are_refused_before_the_run(tmp_path, capsys, argv, words):
     assert _search(tmp_path, *argv, "-n", "6") == 2

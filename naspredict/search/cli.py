@@ -705,32 +705,39 @@ def _directions(given: list[str] | None, targets: list[str], bench=None) -> list
 
 def _check_fidelities(strategy: str, params: dict, evaluator, source: str) -> None:
     """A multi-fidelity strategy (one with ``fidelities``) needs an evaluator that answers its
-    epoch levels; refuse before the run, naming the levels the evaluator answers (else every
-    trial fails and the search ends with nothing)."""
+    epoch levels, the last being the full schedule: a table's curves (``evaluator.fidelities``)
+    or real training's ``-e`` epochs.  Refuse before the run, naming what the evaluator answers
+    (else every trial fails and the search ends with nothing)."""
     import inspect
+
+    from ..trials import Fidelity
     known = constructor_params(strategy)
     if "fidelities" not in known:
         return
     levels = params.get("fidelities", known["fidelities"])
-    answers = getattr(evaluator, "fidelities", None)  # None: real training answers any epochs
+    answers = getattr(evaluator, "fidelities", None)  # a table's; None for real training
     if answers is not None and not answers.epochs:
         raise ValueError(f"-s {strategy} runs archs at several epoch levels, and {source} answers the full "
                          f"fidelity only (it has no per-epoch curves); search a table with curves (e.g. "
                          f"-b nb201-curves) or train for real (--evaluator train)")
-    full = answers.full_epochs if answers is not None else None
-    example = f"[{max(1, full // 9)},{max(1, full // 3)},{full}]" if full else "[4,12,36]"
+    if answers is not None:
+        full, what = answers.full_epochs, answers.describe()
+        fits = lambda e: Fidelity(epochs=e) in answers  # noqa: E731
+    else:  # real training: any epoch count up to the full schedule (-e)
+        full = getattr(getattr(evaluator, "config", None), "epochs", None)
+        what = f"epochs 1..{full} (-e {full} = full)" if full else None
+        fits = lambda e: full is None or 1 <= e <= full  # noqa: E731
+    example = ("[" + ",".join(map(str, sorted({max(1, full // 9), max(1, full // 3), full}))) + "]"
+               if full else "[4,12,36]")
     if levels is None or levels is inspect.Parameter.empty:
         raise ValueError(f"-s {strategy} needs its epoch levels, ascending, the full one last: -O fidelities="
-                         f"{example}" + (f" ({source} answers {answers.describe()})" if answers else ""))
-    if answers is not None:
-        from ..trials import Fidelity
-        levels = list(getattr(levels, "epochs", levels))
-        bad = [e for e in levels if not (isinstance(e, int) and Fidelity(epochs=e) in answers)]
-        if bad or levels[-1] != full:
-            why = (f"{', '.join(map(str, bad))} not answered" if bad else f"the last level must be the full "
-                   f"{full}")
-            raise ValueError(f"-s {strategy}: fidelities {levels} do not fit {source}, which answers "
-                             f"{answers.describe()} ({why}); give e.g. -O fidelities={example}")
+                         f"{example}" + (f" ({source} answers {what})" if what else ""))
+    levels = list(getattr(levels, "epochs", levels))
+    bad = [e for e in levels if not (isinstance(e, int) and not isinstance(e, bool) and fits(e))]
+    if bad or (full is not None and levels[-1] != full):
+        why = f"{', '.join(map(str, bad))} not answered" if bad else f"the last level must be the full {full}"
+        raise ValueError(f"-s {strategy}: fidelities {levels} do not fit {source}, which answers {what} "
+                         f"({why}); give e.g. -O fidelities={example}")
 
 
 def _table(settings: dict, given: dict, resume: bool):
