@@ -218,6 +218,20 @@ def test_v1_store_migrates_in_place(tmp_path, nb201, ev):
         assert st.runs().set_index("name").loc["evo-v1", "evaluations"] == 15
 
 
+def test_an_old_run_with_a_repeated_evaluation_resumes(tmp_path, nb201, ev):
+    """Stores of old versions could hold one evaluation twice (two drivers on one run); the
+    replay tells the strategy each once instead of refusing the repeat."""
+    db = tmp_path / "runs_v1.db"
+    shutil.copy(Path(__file__).parent / "data" / "runs_v1.db", db)
+    with ResultsStore(db) as st:
+        arch, result = next(iter(st.evaluations("evo-v1")))
+        st.add(st.get_run("evo-v1")["run_id"], arch, result)  # the repeat
+        with pytest.warns(UserWarning, match="holds 1 repeated evaluations; the strategy is told the first"):
+            tr = run(make_strategy("evolution", nb201.space, TARGET, seed=0), ev, 16, store=st,
+                     run_name="evo-v1", resume=True, progress=False)
+        assert len(tr.frame) == 16 and tr.frame["arch"].nunique() == 16  # the strategy saw no repeat
+
+
 def test_pruned_trials_keep_partial_curves(tmp_path, nb201):
     with ResultsStore(tmp_path / "r.db") as st:
         run_id = st.create_run("p", "nb201", {})

@@ -215,7 +215,17 @@ def _drive(strategy, evaluator, executor, own_executor, budget, store, run_id, r
             warnings.warn(f"run {run_name!r} has no saved strategy state (written by an older version); "
                           f"resuming by replaying its {len(finished)} results, which restores what the "
                           f"strategy saw but not its random state", stacklevel=2)
-            strategy.tell([Trial(t.id, space.from_str(t.arch), t.fidelity).finish(t.result) for t in finished])
+            replay, keys = [], set()
+            for t in finished:  # stores of old versions may hold an evaluation twice: tell it once
+                arch = space.from_str(t.arch)
+                key = strategy.trial_key(arch, t.fidelity)
+                if key not in keys:
+                    keys.add(key)
+                    replay.append(Trial(t.id, arch, t.fidelity).finish(t.result))
+            if len(replay) < len(finished):
+                warnings.warn(f"run {run_name!r} holds {len(finished) - len(replay)} repeated evaluations; "
+                              f"the strategy is told the first of each", stacklevel=2)
+            strategy.tell(replay)
             if unfinished:
                 raise ValueError(f"run {run_name!r} has unfinished trials but no strategy state to resume them")
     total = budget.evaluations
