@@ -230,7 +230,7 @@ class Strategy(ABC):
                 raise ValueError(f"{self.space.to_str(t.arch)} (fidelity {t.fidelity!r}) was already told; "
                                  f"tell each evaluation once (average repeated measurements first)")
             told.add(k)
-            if t.result.ok:
+            if t.result.ok and t.result.fidelity.is_full:  # what observed() will read (it raises later)
                 try:
                     self.signed(t.result)
                 except ValueError:
