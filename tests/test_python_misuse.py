@@ -48,18 +48,20 @@ def _strategy():
     return search.make_strategy("random", "nbgraph", target="valid_perf", seed=0)
 
 
-def test_the_same_evaluation_told_twice_is_refused():
+def test_the_same_evaluation_told_twice_is_said_and_kept():
+    """A repeat is data (a table may hold two encodings of one NB101 network), so it is kept,
+    with a warning: telling one proposal's result twice is more often a bug."""
     s = _strategy()
     (p,) = s.ask(1)
     s.tell([p.trial(Result({"valid_perf": 0.5}))])
-    with pytest.raises(ValueError, match="was already told; tell each evaluation once"):
+    with pytest.warns(UserWarning, match="was already told; it is counted again"):
         s.tell([p.trial(Result({"valid_perf": 0.6}))])
-    assert len(s.history) == 1
+    assert len(s.history) == 2 and s.best()[1] == 0.6
     s2 = _strategy()
     (q,) = s2.ask(1)
-    with pytest.raises(ValueError, match="already told"):  # twice in one call too
+    with pytest.warns(UserWarning, match="already told"):  # twice in one call too
         s2.tell([q.trial(Result({"valid_perf": 0.5})), q.trial(Result({"valid_perf": 0.5}))])
-    assert s2.history == []
+    assert len(s2.history) == 2 and s2.pending() == []
 
 
 def test_a_result_without_the_target_is_refused_at_tell():

@@ -62,7 +62,7 @@ SHELL_RULES = [
     ("fit without -n gets -n 30", re.compile(r"^(naspredict fit\b(?!.*\s-n\s).*)$"), r"\1 -n 30"),
     ("--seeds N -> 1", re.compile(r"--seeds\s+\d+"), "--seeds 1"),
     ("--train-sizes ... -> 10", re.compile(r"--train-sizes\s+[\d,]+"), "--train-sizes 10"),
-    ("evaluate gets --test-size 100", re.compile(r"^(naspredict evaluate\b.*)$"), r"\1 --test-size 100"),
+    ("evaluate gets --test-size 50", re.compile(r"^(naspredict evaluate\b.*)$"), r"\1 --test-size 50"),
     ("-e N -> 1", re.compile(r"\s-e\s+\d+"), " -e 1"),
     ("--workers N -> 2", re.compile(r"--workers\s+\d+"), "--workers 2"),
     ("--data-fraction X -> 0.02", re.compile(r"--data-fraction\s+[\d.]+"), "--data-fraction 0.02"),

@@ -226,9 +226,13 @@ class Strategy(ABC):
         told: set[str] = set()
         for t in trials:
             k = self.trial_key(t.arch, t.fidelity)
-            if k in self._seen or k in told:  # a second tell would count one evaluation twice
-                raise ValueError(f"{self.space.to_str(t.arch)} (fidelity {t.fidelity!r}) was already told; "
-                                 f"tell each evaluation once (average repeated measurements first)")
+            if k in self._seen or k in told:
+                # a table may hold two encodings of one network (NB101's isomorphic cells), and a
+                # repeated measurement is data, so a repeat is kept; but it is said, since telling
+                # one proposal's result twice is more often a bug
+                warnings.warn(f"{self.space.to_str(t.arch)} ({t.fidelity.key()}) was already told; it is "
+                              f"counted again, as a repeated measurement of the same network",
+                              stacklevel=2)
             told.add(k)
             if t.result.ok and t.result.fidelity.is_full:  # what observed() will read (it raises later)
                 try:

@@ -58,7 +58,7 @@ def from_nb201_string(text: str) -> NB201Arch:
         raise ValueError(f"expected an NB201 string {_FORM}, got {type(text).__name__}")
     nodes = text.strip().split("+")
     if len(nodes) != 3:
-        raise ValueError(f"{text!r} is not an NB201 arch string: expected 3 node groups, {_FORM}")
+        raise ValueError(f"{text!r} is not an arch of NB201: expected 3 node groups in an NB201 string {_FORM}")
     by_edge: dict[tuple[int, int], str] = {}
     for j, group in enumerate(nodes, start=1):
         if not (group.startswith("|") and group.endswith("|")):
