@@ -223,9 +223,9 @@ class Strategy(ABC):
             if not isinstance(t.result, Result) or not t.state.finished:
                 raise ValueError(f"trial {t.id} of {self.space.to_str(t.arch)} has no result yet; "
                                  f"finish it with trial.finish(Result(...)) before telling it")
+        keys = [self.trial_key(t.arch, t.fidelity) for t in trials]
         told: set[str] = set()
-        for t in trials:
-            k = self.trial_key(t.arch, t.fidelity)
+        for t, k in zip(trials, keys):
             if k in self._seen or k in told:
                 # a table may hold two encodings of one network (NB101's isomorphic cells), and a
                 # repeated measurement is data, so a repeat is kept; but it is said, since telling
@@ -243,8 +243,7 @@ class Strategy(ABC):
                                      f"(the strategy's target); it has {sorted(t.result.metrics)}: give "
                                      f"Result(metrics={{{self.targets[0]!r}: value, ...}})") from None
         pairs = []
-        for t in trials:
-            k = self.trial_key(t.arch, t.fidelity)
+        for t, k in zip(trials, keys):
             self._pending.pop(k, None)
             self._seen.add(k)
             self.history.append((t.arch, t.result))
