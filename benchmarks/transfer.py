@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from naspredict import data  # noqa: E402
 from naspredict.evaluation import evaluate  # noqa: E402
-from naspredict.evaluation.runner import COLUMNS, _append, _done_runs  # noqa: E402
+from naspredict.evaluation.runner import COLUMNS  # noqa: E402
 from naspredict.evaluation.splits import train_test_split  # noqa: E402
 from naspredict.metrics import ranking_metrics  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
@@ -58,7 +58,7 @@ ISSUE = {
     "nb201-imagenet": {20: (0.457, 0.588, 0.545, 0.64), 50: (0.553, 0.588, 0.645, 0.70),
                        100: (0.602, 0.588, 0.694, 0.74)},
 }
-TARGET_ONLY = ("rf", "gp")
+TARGET_ONLY = ("rf", "gp", "ensemble")
 SIZES = (20, 50, 100)
 
 
@@ -75,7 +75,27 @@ def methods(pair: str) -> dict:
         "transfer-rf-w1": tr(base="rf", shrink=1.0),
         "transfer-gp": tr(base=make("gp", space=space, calibrate_std=None)),
         "transfer-feat-gp": tr(base=make("gp", space=space, calibrate_std=None), mode="feature"),
+        # our strongest target-only ranker (predictors_nb201.md), and transfer built on it
+        "ensemble": make("ensemble", space=space),
+        "transfer-ens": tr(base="ensemble"),
+        "transfer-ens-feat": tr(base="ensemble", mode="feature"),
+        "transfer-ens-rf": tr(base="ensemble", mode="residual+feature"),
     }
+
+
+def _done_runs(out_csv: Path) -> set[tuple]:
+    """(predictor, train_size, seed) of the runs already in ``out_csv``."""
+    if not out_csv.exists():
+        return set()
+    df = pd.read_csv(out_csv)
+    return {(p, int(n), int(s)) for p, n, s in zip(df["predictor"], df["train_size"], df["seed"])}
+
+
+def _append(out_csv: Path, row: dict) -> None:
+    """One run as a csv row, in the file's own columns (``evaluate``'s run columns when new)."""
+    cols = list(pd.read_csv(out_csv, nrows=0).columns) if out_csv.exists() else COLUMNS
+    pd.DataFrame([row]).reindex(columns=cols).to_csv(out_csv, mode="a", header=not out_csv.exists(),
+                                                      index=False)
 
 
 def _one(pair: str, label: str, seed: int, sizes: list[int]) -> pd.DataFrame:

@@ -106,6 +106,30 @@ def test_feature_mode_appends_the_source_column(cora, citeseer):
     assert mu.shape == sd.shape == (200,) and (sd >= 0).all()
 
 
+def test_feature_mode_with_an_ensemble_base_reaches_every_member(cora, citeseer):
+    """Members with an encoding get the source column; an additive GP (which cannot take one)
+    models the residual after the same source; the ensemble predicts from both."""
+    y = cora.values("valid_perf")
+    a_tr, tr, a_te, te = _split(cora, 30, 4, n_test=300)
+    members = [_rf(), make("gp", space="nbgraph", encoding="features+onehot", additive=True,
+                           calibrate_std=None)]
+    ens = make("ensemble", space="nbgraph", members=members)
+    tp = TransferPredictor(space="nbgraph", base=ens, source=SOURCE, mode="feature").fit(a_tr, y[tr])
+    rf_m, gp_m = tp.model_.members_
+    assert rf_m._encoder().width == _rf()._encoder().width + 1
+    assert isinstance(gp_m, TransferPredictor) and gp_m.mode == "residual"
+    assert gp_m.sources_[0] is not None and gp_m.sources_[0].label == tp.sources_[0].label
+    s = citeseer.values("valid_perf")[[citeseer.rows_of(a)[0] for a in a_te[:5]]]
+    np.testing.assert_allclose(gp_m.sources_[0].scores(a_te[:5]), tp.sources_[0].scores(a_te[:5]))
+    np.testing.assert_allclose(tp.sources_[0].values(a_te[:5]), s)
+    mu, sd = tp.predict(a_te, return_std=True)
+    assert np.isfinite(mu).all() and (sd > 0).all()
+    assert kendalltau(mu, y[te]).statistic > 0.2  # the source alone gives about 0.36 here
+    with pytest.raises(ValueError, match="or ensemble"):
+        TransferPredictor(space="nbgraph", base=make("lc-srm", space="nbgraph"), source=SOURCE,
+                          mode="feature").fit(a_tr, y[tr])
+
+
 @pytest.mark.parametrize("base", [
     dict(name="gcn", hidden=16, n_layers=2, epochs=2, min_steps=40),
     dict(name="mlp-ensemble", n_members=2, hidden=16, epochs=20),
