@@ -8,6 +8,7 @@ results/predictor_speed.md.  Run it on an otherwise idle machine: times are wall
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -27,7 +28,9 @@ from naspredict.torch_utils import set_threads  # noqa: E402
 NAMES = ["gp", "gcn-blr", "gcn", "nao", "semi", "mlp-ensemble", "ensemble", "rf", "xgb"]
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     set_threads(1)  # the process's thread policy, once (library calls leave it alone)
     bench = data.load("nb201-cifar10")
     y = bench.values("baseline_accuracy")
