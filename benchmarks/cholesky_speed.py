@@ -63,7 +63,10 @@ def matrices(n):
     yield "singular (rank 20, x1e4)", 1e4 * (A @ A.T)
 
 
-def main():
+def main(argv=None):
+    import argparse
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     rows = []
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)  # a benchmark script, not library code: one core per timing

@@ -44,7 +44,10 @@ def fronts():
     yield "nbgraph-cora cloud, 26,206 points", Y, np.median(Y, axis=0)
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    import argparse
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     from botorch.utils.multi_objective.hypervolume import Hypervolume
     from botorch.utils.multi_objective.pareto import is_non_dominated
     from optuna._hypervolume import compute_hypervolume

@@ -39,16 +39,20 @@ rows); for archs the source lacks, a ``source_model`` fitted on the source's row
 (only built when the source does not cover the whole space).
 
 Measured with ``benchmarks/transfer.py`` (Kendall tau on every remaining arch of the target;
-numbers and seed counts in ``benchmarks/results/transfer.md``): with an RF base, residual mode
-ranks better than "RF + source value" (feature mode) on both pairs of the issue (cora <-
-citeseer; NB201 ImageNet16-120 12-epoch <- CIFAR-10 200-epoch), most at n = 20, where the
-RF with a source column ranks below the source alone (at NB201 n = 100 the two are within
-seed noise); it misses the issue's goals (cora 0.41 / 0.42 / 0.45, NB201 0.64 / 0.70 / 0.74
-at n = 20 / 50 / 100); cora at n = 100 comes to 0.44996 (8 seeds), level with 0.45 only
-after rounding.  Known weakness: with
-20 labels the fitted slope on the source can come out negative when the sample happens to
-be anti-correlated with the source (cora, seed 5: tau -0.10 against 0.36 for the source
-alone); the cross-validated weight cannot see that either.
+numbers and seed counts in ``benchmarks/results/transfer.md``), on the issue's two pairs (cora
+<- citeseer; NB201 ImageNet16-120 12-epoch <- CIFAR-10 200-epoch):
+
+- With an RF base, residual mode ranks better than "RF + source value" (feature mode), most at
+  n = 20, where the RF with a source column ranks below the source alone.
+- An ``ensemble`` base in feature mode (``base="ensemble", mode="feature"``) is the best at
+  n = 50 and 100: NB201 0.602 / 0.700 / 0.750 at n = 20 / 50 / 100 (10 seeds; the target-only
+  ensemble 0.404 / 0.577 / 0.655, the source alone 0.588); cora 0.332 / 0.409 / 0.480
+  (5 seeds; residual RF 0.371 / 0.405 / 0.447 on the same seeds, the source alone 0.360).
+  Its fits cost 5-10x the RF's.
+- At n = 20 nothing tried beats the source alone by much (the issue asks for 0.64 on NB201 and
+  0.41 on cora there).  Known weakness: with 20 labels the fitted slope on the source can come
+  out negative when the sample happens to be anti-correlated with the source (cora, seed 5:
+  tau -0.10 against 0.36 for the source alone); the cross-validated weight cannot see that.
 """
 from __future__ import annotations
 
