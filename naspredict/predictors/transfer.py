@@ -46,8 +46,8 @@ numbers and seed counts in ``benchmarks/results/transfer.md``), on the issue's t
   n = 20, where the RF with a source column ranks below the source alone.
 - An ``ensemble`` base in feature mode (``base="ensemble", mode="feature"``) is the best at
   n = 50 and 100: NB201 0.602 / 0.700 / 0.750 at n = 20 / 50 / 100 (10 seeds; the target-only
-  ensemble 0.404 / 0.577 / 0.655, the source alone 0.588); cora 0.332 / 0.409 / 0.480
-  (5 seeds; residual RF 0.371 / 0.405 / 0.447 on the same seeds, the source alone 0.360).
+  ensemble 0.404 / 0.577 / 0.655, the source alone 0.588); cora 0.296 / 0.410 / 0.478
+  (10 seeds; residual RF 0.305 / 0.401 / 0.450 over 8, the source alone 0.360).
   Its fits cost 5-10x the RF's.
 - At n = 20 nothing tried beats the source alone by much (the issue asks for 0.64 on NB201 and
   0.41 on cora there).  Known weakness: with 20 labels the fitted slope on the source can come
