@@ -174,19 +174,6 @@ class SourceEncoding(Encoding):
         return np.stack([s.scores(archs) for s in self.sources], 1).astype(np.float32)
 
 
-class _SourceValues(Predictor):
-    """A resolved source as a fitted predictor (its predictions are the source's values), so
-    an ensemble member can be handed the outer transfer predictor's sources."""
-
-    def __init__(self, space="nb201", source: _Source | None = None, random_state=None):
-        super().__init__(space, random_state)
-        self.source = source
-        self.n_train_ = len(source.known) if source is not None else 0
-
-    def _predict(self, archs, return_std=False):
-        return self.source.values(archs)
-
-
 # -- the predictor ----------------------------------------------------------------------------------
 class TransferPredictor(Predictor):
     """Any predictor plus related measurements of the same architectures (see the module text).
@@ -302,8 +289,8 @@ class TransferPredictor(Predictor):
         for k, spec in enumerate(specs):
             if isinstance(spec, str):
                 sources.append(self._table_source(*parse_source(spec), k))
-            elif isinstance(spec, _SourceValues):  # an outer transfer predictor's own source
-                sources.append(spec.source)
+            elif isinstance(spec, _Source):  # resolved already: an outer transfer predictor's
+                sources.append(spec)          # (see _ensemble_with_sources)
             elif isinstance(spec, Predictor):
                 if not hasattr(spec, "n_train_"):
                     raise ValueError("a predictor given as source must be fitted first")
@@ -414,14 +401,12 @@ class TransferPredictor(Predictor):
         become residual-mode transfer predictors over the same sources.  On the NB201 pair of
         ``benchmarks/transfer.py`` this beat both the ensemble in residual mode and the
         feature-mode RF and GP at 50 and 100 target labels (``results/transfer.md``)."""
-        from . import make
         members = []
-        for m in ens._members(0):
-            member = make(m, space=self.space) if isinstance(m, str) else clone(m)
+        for member in ens._build(0):
             joined = self._join_sources(member, check=False)
             if joined is None:
                 joined = TransferPredictor(
-                    self.space, base=member, source=[_SourceValues(self.space, s) for s in self.sources_],
+                    self.space, base=member, source=list(self.sources_),
                     mode="residual", shrink=self.shrink, shrink_grid=self.shrink_grid,
                     cv_folds=self.cv_folds, random_state=self.random_state)
             members.append(joined)
