@@ -139,3 +139,37 @@ def test_errors_exit_2_with_the_fix(files, capsys, tmp_path):
         assert err.startswith(f"naspredict {argv[0]}: error: ") and re.search(msg, err), (argv, err)
         assert "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_fit_takes_predictor_options(files, capsys):
+    model = files["tmp"] / "rf50.nspm"
+    rc, _, _ = _run(["fit", "-b", "nb201-cifar10", "-t", TARGET, "-p", "rf", "-n", "30",
+                     "-O", "n_estimators=7", "-O", "min_samples_leaf=2", "-o", str(model)], capsys)
+    assert rc == 0
+    assert read_header(model)["options"] == {"n_estimators": 7, "min_samples_leaf": 2}
+    fitted = load_predictor(model)
+    assert fitted.n_estimators == 7 and fitted.min_samples_leaf == 2
+    for opts, words in ((["-O", "nope=1"], ["no option 'nope'", "n_estimators=500"]),
+                        (["-O", "n_estimators=many"], ["expected a whole number"]),
+                        (["-O", "random_state=3"], ["set by --seed"]),
+                        (["-O", "gp.n_estimators=3"], ["'gp' is not among"])):
+        rc, _, err = _run(["fit", "-b", "nb201-cifar10", "-t", TARGET, "-p", "rf", "-n", "30", *opts,
+                           "-o", str(files["tmp"] / "x.nspm")], capsys)
+        assert rc == 2 and all(w in err for w in words), err
+
+
+def test_evaluate_takes_options_per_predictor(tmp_path, capsys):
+    out = tmp_path / "ev"
+    base = ["evaluate", "-b", "nb201-cifar10", "-t", TARGET, "--train-sizes", "20", "--seeds", "1",
+            "--test-size", "200", "--no-progress", "--out", str(out)]
+    rc, _, err = _run([*base, "-p", "rf,xgb", "-O", "n_estimators=5"], capsys)
+    assert rc == 2 and "say which one" in err and "rf.n_estimators" in err
+    rc, _, _ = _run([*base, "-p", "rf,transfer", "-O", "rf.n_estimators=5", "-O", "transfer.shrink=0",
+                     "-O", "transfer.source=nb201-cifar10:baseline_accuracy"], capsys)
+    assert rc == 0
+    table = pd.read_csv(out / "results.csv")
+    assert set(table["predictor"]) == {"rf", "transfer"}
+    # the source is the target itself and shrink=0 (a number where the default is the text "cv")
+    # leaves the source's ranking alone: exact up to ties
+    tau = table.set_index("predictor")["kendall_tau"]
+    assert tau["transfer"] > 0.99 and tau["rf"] < 0.9

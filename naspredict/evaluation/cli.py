@@ -82,6 +82,7 @@ def load_sources(specs, target: str) -> list:
 
 def register(sub) -> None:
     from ..predictors import names
+    from ..predictors.cli import add_option_arg
 
     p = sub.add_parser(
         "evaluate", help="rank-correlation evaluation of predictors",
@@ -100,6 +101,7 @@ def register(sub) -> None:
                    help="a related table whose rows become auxiliary-task data (repeatable; "
                         "METRIC defaults to --target); only for predictors that take task= "
                         "(e.g. transfer, mtgp)")
+    add_option_arg(p)
     p.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_run)
@@ -111,9 +113,15 @@ def _run(args) -> int:
 
     from ..cli import check_out_folder
     out = check_out_folder(args.out, "results.csv and the plots", "out/evaluate")
+    from ..predictors import make
+    from ..predictors.cli import predictor_options
+    listed = [p.strip() for p in args.predictors.split(",") if p.strip()]
+    options = predictor_options(listed, args.options) if args.options else {}
     bench = load_source(args)
     sources = load_sources(args.source, args.target)
-    res = evaluate(bench, args.target, [p.strip() for p in args.predictors.split(",") if p.strip()],
+    predictors = ({name: make(name, space=bench.space, **options[name]) for name in listed}
+                  if options else listed)
+    res = evaluate(bench, args.target, predictors,
                    args.train_sizes, args.seeds, args.split, args.test_size,
                    out_csv=out / "results.csv", progress=not args.no_progress, sources=sources)
     summary = res.summary()

@@ -30,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0,
                    help="seed of the sample and of the predictor (default 0)")
     p.add_argument("--output", "-o", required=True, help="model file to write (e.g. rf.nspm)")
+    add_option_arg(p)
     p.set_defaults(func=_fit)
 
     p = sub.add_parser(
@@ -48,6 +49,61 @@ def register(sub) -> None:
     p.set_defaults(func=_predict)
 
 
+# -- --option ---------------------------------------------------------------------------------------
+#: predictor parameters other flags set.
+_SET_BY_FLAGS = {"space": "--benchmark / --space", "random_state": "--seed (evaluate: --seeds)"}
+
+OPTION_HELP = ("a setting of the predictor's constructor, repeatable, e.g. -O n_estimators=500, or "
+               "-p transfer -O base=ensemble -O mode=feature; with several predictors prefix the "
+               "predictor's name: -O transfer.mode=feature. VALUE is read as JSON (numbers, "
+               "true/false, lists), else as text; an unknown KEY lists the options")
+
+
+def add_option_arg(p) -> None:
+    """Add ``--option/-O [PREDICTOR.]KEY=VALUE`` (repeatable) to the parser ``p``."""
+    from .._options import parse_option
+    p.add_argument("--option", "-O", dest="options", action="append", type=parse_option, default=[],
+                   metavar="[PREDICTOR.]KEY=VALUE", help=OPTION_HELP)
+
+
+def predictor_options(predictors: list[str], options) -> dict[str, dict]:
+    """``--option`` pairs -> the constructor settings of each of ``predictors`` (registry
+    names), checked against its constructor (:func:`naspredict._options.check_options`).
+
+    A key may name its predictor (``transfer.mode``); it must when ``predictors`` holds more
+    than one.
+
+    Raises
+    ------
+    ValueError : a prefix that is not among ``predictors``, a key without a prefix while there
+        are several predictors, a key given twice, an unknown key (the options are listed), a
+        key another flag sets, a value of the wrong type.
+    """
+    from .._options import check_options
+    from . import predictor_class
+
+    twice = sorted({n for n in predictors if predictors.count(n) > 1})
+    if twice:
+        raise ValueError(f"predictor {twice[0]!r} is given twice; give each once")
+    given: dict[str, dict] = {name: {} for name in predictors}
+    for key, value in options or ():
+        prefix, _, name = key.rpartition(".")
+        if not prefix:
+            if len(predictors) != 1:
+                raise ValueError(f"--option {key}: with several predictors ({', '.join(predictors)}) "
+                                 f"say which one it is for, e.g. -O {predictors[0]}.{key}=...")
+            prefix = predictors[0]
+        if prefix not in given:
+            raise ValueError(f"--option {key}: {prefix!r} is not among the predictors given with -p "
+                             f"({', '.join(predictors)}); prefix one of them")
+        if name in given[prefix]:
+            raise ValueError(f"--option {key} is given twice; give it once")
+        given[prefix][name] = value
+    return {name: check_options(opts, predictor_class(name), owner=f"predictor {name!r}",
+                                set_by_flags=_SET_BY_FLAGS)
+            for name, opts in given.items()}
+
+
 # -- fit ------------------------------------------------------------------------------------------
 def _fit(args) -> int:
     import numpy as np
@@ -62,6 +118,7 @@ def _fit(args) -> int:
         raise ValueError(f"{name} predicts from partial learning curves, which `naspredict predict` "
                          f"cannot pass; fit it in Python (fit(archs, y, curves=...)) and save it "
                          f"with naspredict.predictors.save_predictor")
+    options = predictor_options([name], args.options)[name]
     out = Path(args.output)
     if out.is_dir():
         raise ValueError(f"-o {out} is a folder; give a file name, e.g. -o {out / (name + '.nspm')}")
@@ -85,7 +142,7 @@ def _fit(args) -> int:
     if len(y) and np.ptp(y) == 0:
         raise ValueError(f"{args.target} has the same value ({y[0]:g}) in all {len(y)} training rows: "
                          f"a model of it ranks nothing; pick a target that varies (or a larger -n)")
-    model = make(name, space=bench.space, random_state=args.seed)
+    model = make(name, space=bench.space, random_state=args.seed, **options)
     t0 = time.perf_counter()
     model.fit(archs, y)
     seconds = time.perf_counter() - t0
@@ -93,7 +150,7 @@ def _fit(args) -> int:
               else {"benchmark": bench.name})
     save_predictor(model, out, metadata={
         "predictor": name, "target": args.target, "direction": direction, "source": source,
-        "train_size": len(archs), "seed": args.seed,
+        "train_size": len(archs), "seed": args.seed, "options": options,
         "sample": "all rows" if args.train_size is None else f"seeded sample (seed {args.seed})"})
     where = f"log {args.log}" if args.log else f"benchmark {bench.name}"
     best = "higher" if direction == "max" else "lower"

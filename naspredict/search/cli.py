@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from ..cli import int_at_least
+from .._options import check_options, class_params, parse_option, show
 
 
 #: settings that define a search's results: stored with every run (config["cli"]) and
@@ -88,7 +89,7 @@ def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[di
             if key in given:
                 settings[key] = given[key]
         elif key in given and _plain(given[key]) != _plain(stored[key]):
-            diffs.append(f"{_flag(key)} stored {_show(stored[key])}, given {_show(given[key])}")
+            diffs.append(f"{_flag(key)} stored {show(stored[key])}, given {show(given[key])}")
     for key in KEPT_KEYS:
         if key in given:
             settings[key] = given[key]
@@ -102,14 +103,6 @@ def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[di
 def _plain(v):
     """A value as its JSON round trip stores it (tuples become lists)."""
     return json.loads(json.dumps(v))
-
-
-def _show(v) -> str:
-    if v is None:
-        return "none"
-    if isinstance(v, (list, tuple)):
-        return ",".join(map(str, v))
-    return repr(v)
 
 
 def _flag(key: str) -> str:
@@ -148,7 +141,7 @@ def register(sub) -> None:
     p.add_argument("--strategy", "-s", default="bo", help=f"one of {', '.join(strategy_names())} (default bo)")
     p.add_argument("--predictor", "-p", help="predictor for bo / predictor-evolution / mobo surrogate "
                                              "(default: the strategy's own)")
-    p.add_argument("--option", "-O", dest="options", action="append", type=_option, default=None,
+    p.add_argument("--option", "-O", dest="options", action="append", type=parse_option, default=None,
                    metavar="KEY=VALUE",
                    help="a setting of the strategy's constructor, repeatable, e.g. -s bo -O acquisition=ucb "
                         "-O n_initial=10, or -s mobo -O ref_point=[0.7,-0.01]; VALUE is read as JSON "
@@ -335,71 +328,19 @@ def _source(settings: dict) -> str:
     return settings["benchmark"] or ""
 
 
-def _option(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` of ``--option``: VALUE as JSON when it parses, else as text."""
-    key, eq, value = text.partition("=")
-    if not eq or not key.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY a parameter name, got {text!r} "
-                                         f"(e.g. --option acquisition=ucb)")
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = value
-    return key.strip(), parsed
-
-
 def strategy_options(strategy: str, options: dict) -> dict:
-    """``--option`` values checked against the strategy's constructor.
-
-    Raises
-    ------
-    ValueError : a key the constructor does not take (its options are listed with their
-        defaults), a key another flag sets, or a value of the wrong type for a number or text
-        setting.
-    """
-    import inspect
-
-    known = constructor_params(strategy)
-    out = {}
-    for key, value in options.items():
-        if key in _SET_BY_FLAGS:
-            raise ValueError(f"--option {key}=...: {key} is set by {_SET_BY_FLAGS[key]}; use that flag")
-        if key not in known:
-            listing = ", ".join(f"{n}={_show(d) if d is not inspect.Parameter.empty else '(required)'}"
-                                for n, d in known.items() if n not in _SET_BY_FLAGS)
-            raise ValueError(f"--option {key}: strategy {strategy!r} has no option {key!r}; its options "
-                             f"(with defaults): {listing or 'none'}")
-        default = known[key]
-        kind = next((t for t in (bool, int, float, str) if isinstance(default, t)), None)
-        ok = (kind is None or (kind is bool and isinstance(value, (bool, list)))
-              or (kind is int and isinstance(value, int) and not isinstance(value, bool))
-              or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
-              or (kind is str and isinstance(value, str)))
-        if not ok:
-            what = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}[kind]
-            raise ValueError(f"--option {key}={json.dumps(value)}: expected {what} (default {_show(default)})")
-        out[key] = value
-    return out
+    """``--option`` values checked against the strategy's constructor
+    (:func:`naspredict._options.check_options`; a key another flag sets is refused)."""
+    from . import strategy_class
+    return check_options(options, strategy_class(strategy), owner=f"strategy {strategy!r}",
+                         set_by_flags=_SET_BY_FLAGS)
 
 
 def constructor_params(strategy: str) -> dict:
     """Parameter name -> default of a strategy's constructor, following ``**params`` to the
     base class (successive halving and BOHB pass theirs on to Hyperband)."""
-    import inspect
-
     from . import strategy_class
-
-    out: dict = {}
-    for klass in strategy_class(strategy).__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        sig = inspect.signature(klass.__init__).parameters
-        for n, p in sig.items():
-            if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
-                out.setdefault(n, p.default)
-        if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
-            break
-    return out
+    return class_params(strategy_class(strategy))
 
 
 def _predictor(strategy: str, given: str | None) -> tuple[str | None, dict]:
