@@ -1,6 +1,7 @@
 """Gradient search measured: DARTS (collapse and all) beside GDAS on NAS-Bench-201, 3 seeds each.
 
     python benchmarks/oneshot.py search --tag TAG [--note TEXT] [--a-lr LR] [--methods darts,gdas]
+                                        [--warmup-epochs 0]
                                         [--seeds 0,1,2] [--search-epochs 50]
                                         [--search-channels 8] [--search-cells 1]
                                         [--search-data-fraction 0.2] [--search-batch-size 64]
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     p.add_argument("--order", type=int, default=1, help="DARTS order (1 or 2)")
     p.add_argument("--a-lr", type=float, default=None,
                    help="Adam learning rate of the architecture parameters (default: GradientConfig's 3e-4)")
+    p.add_argument("--warmup-epochs", type=int, default=0,
+                   help="epochs of weight training before the architecture parameters move (PC-DARTS)")
     p.add_argument("--note", default="", help="what distinguishes this setting (kept in the table)")
     p.add_argument("--tag", default="paper",
                    help="name of this setting; its rows replace earlier rows of the same tag")
@@ -77,6 +80,8 @@ def main(argv=None) -> int:
     evaluator = None if args.no_retrain else make_evaluator(args, profile=False)
     curve_set = pd.read_csv(CURVES) if CURVES.exists() else None
     overrides = {} if args.a_lr is None else {"a_lr": args.a_lr}
+    if args.warmup_epochs:
+        overrides["warmup_epochs"] = args.warmup_epochs
     a_lr = args.a_lr if args.a_lr is not None else GradientConfig().a_lr
     rows, histories = [], []
     for method in args.methods.split(","):
@@ -90,7 +95,8 @@ def main(argv=None) -> int:
             seconds = time.perf_counter() - t0
             arch = res.arch
             acc = float(table.query(arch, "baseline_accuracy"))
-            row = {"setting": args.tag, "note": args.note, "search_epochs": args.search_epochs, "a_lr": a_lr,
+            row = {"setting": args.tag, "note": args.note, "search_epochs": args.search_epochs,
+                   "warmup_epochs": args.warmup_epochs, "a_lr": a_lr,
                    "method": method + (f" (order {args.order})" if method == "darts" else ""), "seed": seed,
                    "cell": space.to_str(arch), "nb201_cifar10": acc,
                    "percentile": _percentile(all_acc, acc), "search_s": seconds}
@@ -128,6 +134,8 @@ def _merge(path: Path, new, tag: str):
 def write_table(df, args, all_acc) -> None:
     import numpy as np
     top10 = float(np.percentile(all_acc, 90))
+    if "warmup_epochs" in df:  # rows from before the option ran without a warm-up
+        df = df.assign(warmup_epochs=df["warmup_epochs"].fillna(0).astype(int))
     lines = ["# Gradient search on NAS-Bench-201: DARTS and GDAS, searched on Fashion-MNIST", "",
              "`python benchmarks/oneshot.py search --tag TAG [--search-epochs E] [--a-lr LR]`, CPU, one "
              f"thread, one row per (setting, method, seed), every setting run kept.  Search: NB201 "
@@ -143,7 +151,7 @@ def write_table(df, args, all_acc) -> None:
              f"N={args.cells}, {args.epochs} epochs, {args.data_fraction:.0%} of the data at "
              f"{args.resolution}x{args.resolution}); `fmnist_test_pct_of_curve_set` places it among the "
              f"100 random cells of `training_curves_fmnist.csv`.", ""]
-    cols = [c for c in ("setting", "search_epochs", "a_lr", "method", "seed", "cell", "nb201_cifar10",
+    cols = [c for c in ("setting", "search_epochs", "warmup_epochs", "a_lr", "method", "seed", "cell", "nb201_cifar10",
                         "percentile", "fmnist_val", "fmnist_test", "fmnist_test_pct_of_curve_set", "search_s")
             if c in df]
     lines.append("| " + " | ".join(cols) + " |")

@@ -182,3 +182,17 @@ def test_plot_written(runs, tmp_path):
     assert len(visible[0].get_lines()) == 5
     with pytest.raises(ValueError, match="columns"):
         plot_op_probabilities(res.history.drop(columns="prob"))
+
+
+def test_warmup_freezes_alpha_and_starts_tau_after_it(digits):
+    cfg = GradientConfig(epochs=5, warmup_epochs=2)
+    assert [cfg.tau_at(e) for e in range(5)] == pytest.approx([10.0, 10.0, 10.0, 5.05, 0.1])
+    res = gradient_search("nb201", digits, method="gdas", seed=0, warmup_epochs=1,
+                          **{**TINY, "epochs": 2})
+    h = res.history.pivot_table(index=["kind", "edge_index", "op"], columns="epoch", values="prob")
+    assert np.array_equal(h[0].to_numpy(), h[1].to_numpy()), "alpha moved during the warm-up"
+    assert not np.allclose(h[1].to_numpy(), h[2].to_numpy()), "alpha did not move after it"
+    assert np.isnan(res.curves["arch_loss"].iloc[0]) and np.isfinite(res.curves["arch_loss"].iloc[1])
+    for bad in (-1, 2, 1.5):
+        with pytest.raises(ValueError, match="warmup_epochs"):
+            GradientConfig(epochs=2, warmup_epochs=bad)

@@ -87,7 +87,12 @@ class GradientConfig(FieldsConfig):
     grad_clip : clip the weights' gradient norm (``None``: no clipping).
     a_lr, a_betas, a_weight_decay : Adam settings of the architecture parameters.
     alpha_init : std of the normal initialisation of ``alpha``.
-    tau_max, tau_min : GDAS's Gumbel-softmax temperature, linear from max to min over the epochs.
+    tau_max, tau_min : GDAS's Gumbel-softmax temperature, linear from max to min over the
+        epochs that update ``alpha`` (those after the warm-up).
+    warmup_epochs : the first epochs train the weights only, ``alpha`` frozen at its
+        initialisation (PC-DARTS, Xu et al., ICLR 2020, warm up 15 of 50 epochs so that the
+        parameter-free ops do not win merely because the convolutions are still untrained);
+        0 (the default) is DARTS's and GDAS's own loop.
     augment : apply the data set's standard augmentation to both training halves.
     """
 
@@ -105,6 +110,7 @@ class GradientConfig(FieldsConfig):
     alpha_init: float = 1e-3
     tau_max: float = 10.0
     tau_min: float = 0.1
+    warmup_epochs: int = 0
     augment: bool = True
 
     def __post_init__(self) -> None:
@@ -118,6 +124,10 @@ class GradientConfig(FieldsConfig):
                 raise ValueError(f"GradientConfig.{name} must be a positive number, got {v!r}")
         if not 0 <= self.w_lr_min <= self.w_lr:
             raise ValueError(f"GradientConfig.w_lr_min must be in [0, w_lr={self.w_lr}], got {self.w_lr_min!r}")
+        w = self.warmup_epochs
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < self.epochs:
+            raise ValueError(f"GradientConfig.warmup_epochs must be an int in [0, epochs={self.epochs}) "
+                             f"(at least one epoch must update the architecture), got {w!r}")
         if self.tau_min > self.tau_max:
             raise ValueError(f"GradientConfig.tau_min ({self.tau_min}) must not exceed tau_max ({self.tau_max})")
         if self.grad_clip is not None and not self.grad_clip > 0:
@@ -131,11 +141,12 @@ class GradientConfig(FieldsConfig):
         return self.w_lr_min + 0.5 * (self.w_lr - self.w_lr_min) * (1.0 + math.cos(math.pi * t))
 
     def tau_at(self, epoch: int) -> float:
-        """GDAS's temperature during ``epoch`` (0-based): ``tau_max`` at the first epoch,
-        ``tau_min`` at the last."""
-        if self.epochs == 1:
+        """GDAS's temperature during ``epoch`` (0-based): ``tau_max`` up to the first epoch
+        after the warm-up, ``tau_min`` at the last."""
+        span = self.epochs - self.warmup_epochs - 1
+        if span <= 0:
             return self.tau_max
-        t = epoch / (self.epochs - 1)
+        t = min(max(epoch - self.warmup_epochs, 0) / span, 1.0)
         return (1.0 - t) * self.tau_max + t * self.tau_min
 
 
@@ -150,7 +161,7 @@ class SearchResult:
         the initialisation, then after each epoch), ``kind, edge`` (``"i->j"``), ``edge_index,
         op, prob`` (``softmax(alpha)`` of the row, for both methods).
     curves : one row per epoch: ``epoch, train_loss, train_acc`` (the weight steps, %),
-        ``arch_loss`` (the architecture steps' loss), ``val_acc`` (% on the validation split:
+        ``arch_loss`` (the architecture steps' loss; NaN in warm-up epochs), ``val_acc`` (% on the validation split:
         darts the relaxed supernet under ``softmax(alpha)``, gdas the derived arch's single
         path), ``derived_val_acc`` (the derived arch's single path, both methods), ``w_lr``,
         ``tau`` (gdas; NaN for darts), ``seconds``, ``arch`` (derived after the epoch).
@@ -422,8 +433,9 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                 curves_so_far = {k: [r[k] for r in rows] for k in ("train_loss", "train_acc", "val_acc")}
                 loss_sum = arch_sum = 0.0
                 correct = count = arch_count = 0
+                arch_step = epoch >= cfg.warmup_epochs
                 for step, ((xt, yt), (xv, yv)) in enumerate(zip(*loaders)):
-                    if method == "darts":
+                    if method == "darts" and arch_step:
                         a_opt.zero_grad(set_to_none=True)
                         if order == 1:
                             loss_a = F.cross_entropy(net(xv, weights={k: a.softmax(-1) for k, a in alphas.items()}), yv)
@@ -434,6 +446,7 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                             a.grad = g
                         _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
                         a_opt.step()
+                    if method == "darts":
                         weights = {k: a.detach().softmax(-1) for k, a in alphas.items()}
                         logits = net(xt, weights=weights)
                     else:
@@ -447,7 +460,7 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                     if cfg.grad_clip:
                         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                     w_opt.step()
-                    if method == "gdas":
+                    if method == "gdas" and arch_step:
                         a_opt.zero_grad(set_to_none=True)
                         sample = {k: gumbel_hard(a, tau, gen_gumbel)[0] for k, a in alphas.items()}
                         loss_a = F.cross_entropy(net(xv, weights=sample), yv)
@@ -458,8 +471,9 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                         a_opt.step()
                     n = len(yt)
                     loss_sum += float(loss.detach()) * n
-                    arch_sum += float(loss_a.detach()) * len(yv)
-                    arch_count += len(yv)
+                    if arch_step:
+                        arch_sum += float(loss_a.detach()) * len(yv)
+                        arch_count += len(yv)
                     correct += int((logits.detach().argmax(1) == yt).sum())
                     count += n
                     if bar is not None:
@@ -473,7 +487,7 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                            if method == "darts" else derived_acc)
                 row = {"epoch": epoch + 1, "train_loss": loss_sum / max(count, 1),
                        "train_acc": 100.0 * correct / max(count, 1),
-                       "arch_loss": arch_sum / max(arch_count, 1), "val_acc": val_acc,
+                       "arch_loss": arch_sum / arch_count if arch_count else float("nan"), "val_acc": val_acc,
                        "derived_val_acc": derived_acc, "w_lr": lr, "tau": tau,
                        "seconds": time.perf_counter() - t_epoch, "arch": sp.to_str(derived)}
                 rows.append(row)
