@@ -112,9 +112,9 @@ def _run(args) -> int:
     from .runner import evaluate
 
     from ..cli import check_out_folder
-    out = check_out_folder(args.out, "results.csv and the plots", "out/evaluate")
     from ..predictors import make
     from ..predictors.cli import predictor_options
+    out = check_out_folder(args.out, "results.csv and the plots", "out/evaluate")
     listed = [p.strip() for p in args.predictors.split(",") if p.strip()]
     options = predictor_options(listed, args.options) if args.options else {}
     bench = load_source(args)
