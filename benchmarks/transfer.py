@@ -8,6 +8,9 @@ table, with n target labels and a related source table that measured every arch.
 Pairs (target <- source):
 
 - ``cora``: ``nbgraph-cora`` ``valid_perf`` <- ``nbgraph-citeseer`` ``valid_perf``.
+- ``cora+pubmed`` (not one of the issue's pairs, so no goal check): ``cora``'s target with
+  ``nbgraph-pubmed`` ``valid_perf`` as a second source (``source-only``: the sum of the two
+  sources' normal scores).
 - ``nb201-imagenet``: ``nb201-12epoch`` ``imagenet-test`` (ImageNet16-120 after the 12-epoch
   schedule; ``-test`` is the column whose tau with the source, 0.588, is the issue's "source
   only" number; ``-val`` gives 0.599) <- ``nb201-cifar10`` ``baseline_accuracy``.
@@ -40,16 +43,20 @@ from naspredict.evaluation.runner import COLUMNS  # noqa: E402
 from naspredict.evaluation.splits import train_test_split  # noqa: E402
 from naspredict.metrics import ranking_metrics  # noqa: E402
 from naspredict.predictors import make  # noqa: E402
+from naspredict.predictors.transforms import RankGauss  # noqa: E402
 from naspredict.torch_utils import set_threads  # noqa: E402
 
 from _parallel import parallel_map  # noqa: E402  (benchmarks/, the script's folder)
 
 RESULTS = ROOT / "benchmarks" / "results"
 
-#: pair -> (target table, target metric, source "BENCH:METRIC", space)
+#: pair -> (target table, target metric, source "BENCH:METRIC" or a list of them, space)
 PAIRS = {
     "cora": ("nbgraph-cora", "valid_perf", "nbgraph-citeseer:valid_perf", "nbgraph"),
     "nb201-imagenet": ("nb201-12epoch", "imagenet-test", "nb201-cifar10:baseline_accuracy", "nb201"),
+    # not one of the issue's pairs: what a second related data set adds (no goal row)
+    "cora+pubmed": ("nbgraph-cora", "valid_perf",
+                    ["nbgraph-citeseer:valid_perf", "nbgraph-pubmed:valid_perf"], "nbgraph"),
 }
 #: the issue's calibration and goals per pair: {n: (target-only RF, source only, RF + source, goal)}
 ISSUE = {
@@ -109,9 +116,12 @@ def source_only(pair: str, sizes, seeds, out_csv: Path) -> None:
     from naspredict.predictors.transfer import parse_source
     table, metric, source, _ = PAIRS[pair]
     bench = data.load(table).dropna(metric)
-    src, src_metric = parse_source(source)
-    lookup = dict(zip(src.archs, src.values(src_metric)))
-    s_all = np.array([lookup[a] for a in bench.archs])
+    s_all = np.zeros(len(bench.archs))
+    for spec in ([source] if isinstance(source, str) else source):
+        src, src_metric = parse_source(spec)  # several sources: the sum of their normal scores
+        lookup = dict(zip(src.archs, src.values(src_metric)))
+        s_all += RankGauss(np.array(list(lookup.values()), float)).forward(
+            np.array([lookup[a] for a in bench.archs]))
     y_all = bench.values(metric)
     done = _done_runs(out_csv)
     for n in sizes:
@@ -154,7 +164,7 @@ def summarise() -> str:
                   tau.join(seeds).join(fit_s).round(3).to_markdown(), "", "std over seeds:", "",
                   sd.round(3).to_markdown(), ""]
         rows = []
-        for n, (rf, so, rfs, goal) in ISSUE[pair].items():
+        for n, (rf, so, rfs, goal) in ISSUE.get(pair, {}).items():
             if n not in tau.columns:
                 continue
             col = tau[n]
