@@ -100,6 +100,7 @@ class Strategy(ABC):
         self._seen: set[str] = set()
         self._pending: dict[str, Proposal] = {}
         self._key_cache: dict = {}
+        self._enqueued: list[Proposal] = []  # enqueue(): asked before the strategy's own proposals
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def key(self, arch) -> str:
@@ -169,14 +170,53 @@ class Strategy(ABC):
         return out
 
     # -- ask / tell ----------------------------------------------------------------------------
+    def enqueue(self, archs: Sequence[Any], fidelity: Fidelity = FULL) -> int:
+        """Have the next :meth:`ask` calls return ``archs`` first, in this order, before the
+        strategy's own proposals (Optuna's ``enqueue_trial``).  A warm start: cells that did
+        well on a related task (:func:`naspredict.search.warm_start.source_front`), a user's
+        own favourites, the best cells of an earlier run.  Their results are told like any
+        other, so they count towards a model-based strategy's initial design (``n_initial``).
+        An arch that is already done or pending at ``fidelity`` when its turn comes is skipped;
+        the queue is part of :meth:`state_dict`, so a resumed run keeps what is left of it.
+
+        Returns the number of proposals now waiting.
+
+        Raises
+        ------
+        ValueError : an arch that is not valid in the strategy's space (the space says why).
+        TypeError : ``archs`` is a single arch string instead of a list of them, or
+            ``fidelity`` is not a :class:`~naspredict.trials.Fidelity`.
+        """
+        if isinstance(archs, (str, bytes)) or not hasattr(archs, "__iter__"):
+            raise TypeError(f"enqueue takes a list of archs, got {type(archs).__name__}; wrap a "
+                            f"single arch in a list: enqueue([arch])")
+        if not isinstance(fidelity, Fidelity):
+            raise TypeError(f"fidelity must be a naspredict.trials.Fidelity, got {type(fidelity).__name__}")
+        for a in archs:
+            self._enqueued.append(Proposal(self.space.validate(a), fidelity))
+        return len(self._enqueued)
+
+    def _take_enqueued(self, n: int, keys: set[str]) -> list[Proposal]:
+        """Up to ``n`` enqueued proposals that are still new (the rest of the queue is kept)."""
+        out: list[Proposal] = []
+        while self._enqueued and len(out) < n:
+            p = self._enqueued.pop(0)
+            k = self.trial_key(p.arch, p.fidelity)
+            if k not in keys and k not in self._seen and k not in self._pending:
+                out.append(p)
+                keys.add(k)
+        return out
+
     def ask(self, n: int = 1) -> list[Proposal]:
         """Propose ``n`` new ``(arch, fidelity)`` pairs, never one that is done or pending
-        (fewer only when the space is exhausted)."""
+        (fewer only when the space is exhausted).  Enqueued archs (:meth:`enqueue`) come
+        first."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"ask(n) needs a positive integer n, got {n!r}")
-        out: list[Proposal] = []
         keys: set[str] = set()
-        for p in self._propose(int(n)):
+        out: list[Proposal] = self._take_enqueued(int(n), keys)
+        own = self._propose(int(n) - len(out)) if len(out) < n else []
+        for p in own:
             if not isinstance(p, Proposal):
                 p = Proposal(p)
             k = self.trial_key(self.space.validate(p.arch), p.fidelity)
