@@ -139,3 +139,51 @@ def test_source_front_refuses_bad_input():
         source_front("nbgraph-citeseer", ["valid_perf", "latency"], ["max", "up"])
     with pytest.raises(TypeError, match="table name"):
         source_front([42], "valid_perf")
+
+
+# -- naspredict search --warm-start -------------------------------------------------------------
+def _cli(tmp_path, *extra):
+    from naspredict.cli import main
+    return main(["-q", "search", "-b", "nbgraph-cora", "-t", "valid_perf,latency", "-d", "max,min",
+                 "--no-progress", "--store", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
+                 *extra])
+
+
+def _trials(tmp_path, run):
+    from naspredict.store import ResultsStore
+    with ResultsStore(tmp_path / "runs.db") as store:
+        return [t.arch for t in store.trials(run)], store.get_run(run)["config"]["cli"]
+
+
+def test_cli_warm_start_runs_the_related_front_first_and_resumes(tmp_path):
+    srcs = ["nbgraph-citeseer", "nbgraph-pubmed"]
+    space = data.load("nbgraph-cora").space
+    want = [space.to_str(a) for a in source_front(srcs, ["valid_perf", "latency"], ["max", "min"], k=3)]
+    assert _cli(tmp_path, "-s", "random", "-n", "4", "--run", "w", "--warm-start", srcs[0],
+                "--warm-start", srcs[1], "--warm-start-size", "3") == 0
+    archs, cli = _trials(tmp_path, "w")
+    assert archs[:3] == want and archs[3] not in want
+    assert cli["warm_start"] == srcs and cli["warm_start_size"] == 3
+    # a resume keeps the stored warm start (and does not enqueue it again)
+    assert _cli(tmp_path, "-s", "random", "-n", "6", "--run", "w", "--resume") == 0
+    again, _ = _trials(tmp_path, "w")
+    assert again[:4] == archs and len(set(again)) == 6
+    # and refuses another one
+    assert _cli(tmp_path, "-s", "random", "-n", "7", "--run", "w", "--resume", "--warm-start", srcs[0]) == 2
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--warm-start", "nbgraph-nowhere"], ["nbgraph-nowhere"]),
+    (["--warm-start", "nb201-cifar10"], ["nb201", "same space"]),
+    (["--warm-start-size", "3"], ["needs --warm-start"]),
+    (["--warm-start", "nbgraph-citeseer", "--warm-start-size", "0"], ["--warm-start-size"]),
+])
+def test_cli_warm_start_refuses_bad_input(tmp_path, capsys, extra, words):
+    try:
+        rc = _cli(tmp_path, "-s", "random", "-n", "3", *extra)
+    except SystemExit as stop:  # argparse's own refusals
+        rc = stop.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(w in err for w in words), err
+    assert not (tmp_path / "runs.db").exists()  # nothing stored

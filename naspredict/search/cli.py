@@ -20,7 +20,7 @@ from .._options import check_options, class_params, parse_option, show
 #: settings that define a search's results: stored with every run (config["cli"]) and
 #: compared on ``--resume``, where a difference is refused (see :func:`resume_settings`)
 COMMON_KEYS = ("evaluator", "benchmark", "log", "targets", "directions", "strategy", "predictor", "seed",
-               "batch_size", "executor", "workers", "pruner", "options")
+               "batch_size", "executor", "workers", "pruner", "options", "warm_start", "warm_start_size")
 #: ... and, for a search of a ``--log``, its space and its content's fingerprint (``log_data``:
 #: rows and a sha1 of its archs and values, so that an edited log is not resumed)
 LOG_KEYS = ("space", "log_data")
@@ -79,8 +79,8 @@ def resume_settings(stored: dict, given: dict, run: str = "the run") -> tuple[di
         evaluator (training options of a table search) are ignored.
     """
     evaluator = stored.get("evaluator", given.get("evaluator", "table"))
-    # a run stored before --option / --log existed was given none
-    stored = {"options": {}, "log": None, **stored}
+    # a run stored before --option / --log / --warm-start existed was given none
+    stored = {"options": {}, "log": None, "warm_start": None, "warm_start_size": None, **stored}
     settings = dict(stored)
     diffs, unchecked = [], []
     for key in result_keys(evaluator, bool(stored.get("log"))):
@@ -167,6 +167,13 @@ def register(sub) -> None:
     p.add_argument("--pruner", choices=("lc-srm", "median"), default=None,
                    help="stop unpromising trials early from their learning curves (the benchmark "
                         "needs per-epoch curves, e.g. nb201-curves)")
+    p.add_argument("--warm-start", action="append", default=None, metavar="TABLE",
+                   help="start with the cells this related table ranks best on the search's own "
+                        "targets (its Pareto front for several) instead of random ones; repeatable, "
+                        "the tables are taken in turn, e.g. -b nbgraph-cora --warm-start nbgraph-citeseer "
+                        "--warm-start nbgraph-pubmed")
+    p.add_argument("--warm-start-size", type=int_at_least("--warm-start-size", 1), default=None,
+                   help="how many warm-start cells (default: the strategy's n_initial, else 10)")
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0)
     p.add_argument("--store", default="runs.db", help="SQLite results store (default runs.db)")
     p.add_argument("--run", help="run name (default STRATEGY[-PREDICTOR]-SOURCE-SEED, e.g. bo-gp-nb201-cifar10-0)")
@@ -463,6 +470,10 @@ def _run_search(args, session: _Session) -> int:
     _check_fidelities(settings["strategy"], params, evaluator, source)
     strategy = make_strategy(settings["strategy"], space, targets, dirs if len(dirs) > 1 else dirs[0],
                              settings["seed"], **params)
+    if settings.get("warm_start") and not args.resume:  # a resumed strategy keeps its queue
+        strategy.enqueue(_warm_cells(settings, strategy, bench))
+    elif settings.get("warm_start_size") and not settings.get("warm_start"):
+        raise ValueError("--warm-start-size needs --warm-start TABLE (the related table to take the cells from)")
     run_name = session.run_name or args.run or default_run_name(settings["strategy"], predictor, source,
                                                                 settings["seed"])
     if not run_name.strip():
@@ -561,6 +572,39 @@ def _file_path(flag: str, text: str, example: str) -> Path:
                 raise ValueError(f"{flag} {path}: {parent} is a file, not a folder; pass a path in a folder")
             break
     return path
+
+
+def _warm_cells(settings: dict, strategy, bench) -> list:
+    """The ``--warm-start`` cells (:func:`naspredict.search.warm_start.source_front`): the
+    related tables' best cells on the search's targets, those a searched table or log holds."""
+    from .. import data
+    from .warm_start import source_front
+    tables = []
+    for name in settings["warm_start"]:
+        table = data.load(name)
+        space = (bench.space if bench is not None else strategy.space).name
+        if table.space.name != space:
+            raise ValueError(f"--warm-start {name} is a table of the {table.space.name} space, the search "
+                             f"runs in {space}; give a table of the same space")
+        missing = [t for t in settings["targets"] if t not in table.metric_names]
+        if missing:
+            raise ValueError(f"--warm-start {name} has no {', '.join(missing)} (the search's target); "
+                             f"it has {', '.join(table.metric_names)}")
+        tables.append(table)
+    k = int(settings.get("warm_start_size") or getattr(strategy, "n_initial", None) or 10)
+    have = None if bench is None else {strategy.key(a) for a in bench.archs}
+    ask = k
+    while True:  # a table or log answers only for its own cells: ask for more until k are in it
+        cells = source_front(tables, settings["targets"], settings["directions"], k=ask, space=strategy.space)
+        if have is not None:
+            cells = [a for a in cells if strategy.key(a) in have]
+        if len(cells) >= k or ask >= max(len(t.archs) for t in tables):
+            break
+        ask *= 4
+    if not cells:
+        raise ValueError(f"none of the --warm-start cells is in {bench.name}; the tables share "
+                         f"no cell with it")
+    return cells[: int(k)]
 
 
 def _check_store_path(text: str, resume: bool) -> Path:
