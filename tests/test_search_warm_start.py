@@ -71,6 +71,23 @@ def test_enqueue_at_a_low_fidelity():
     assert p.arch == arch and p.fidelity == Fidelity(epochs=12)
 
 
+@pytest.mark.parametrize("name, params", [("hyperband", {"fidelities": (12, 200)}),
+                                          ("mf-bo", {"n_initial": 4, "hyper_every": 10,
+                                                     "predictor_params": {"n_iter": 20}})])
+def test_multi_fidelity_strategies_take_enqueued_trials_and_go_on(name, params):
+    from naspredict.search import Budget
+    ev = nb201_mf()
+    s = make_strategy(name, ev.space, "test_accuracy", "max", 0, **params)
+    rng = np.random.default_rng(1)
+    cells = [ev.space.sample(rng) for _ in range(2)]
+    s.enqueue(cells, fidelity=Fidelity(epochs=12))
+    f = s.run(ev, Budget(cost_seconds=1200), progress=False).frame
+    assert [ev.space.from_str(a) for a in f["arch"][:2]] == cells
+    assert (f["fidelity"][:2] == "epochs=12").all() and len(f) > 2
+    pairs = list(zip(f["arch"], f["fidelity"]))
+    assert len(pairs) == len(set(pairs))  # nothing run twice at one fidelity
+
+
 def test_enqueue_refuses_bad_input(nb201, top3):
     s = make_strategy("random", nb201.space, TARGET, "max", 0)
     with pytest.raises(TypeError, match=r"enqueue\(\[arch\]\)"):
