@@ -16,8 +16,10 @@ within a layer by NSGA-II's crowding distance (Deb et al., IEEE TEC 2002: the tw
 first, then the cells with the most room around them), so that a short prefix already spans
 the front.  Several sources are taken in turn (one cell of each, then the next of each).
 
-Measured on protocol (b) of ``benchmarks/search.py`` (nbgraph-cora, valid_perf vs latency):
-``benchmarks/results/search_refactor.md``, rows ``mobo-qnehvi-warm``.
+Measured on protocol (b) of ``benchmarks/search.py`` (nbgraph-cora, valid_perf vs latency;
+``benchmarks/results/search_refactor.md``): qNEHVI warm-started from citeseer's and pubmed's
+fronts reached hypervolume fractions 0.645 / 0.769 / 0.802 after 50 / 100 / 200 queries against
+0.571 / 0.700 / 0.769 from a random start (seeds 0-4, same code).
 """
 from __future__ import annotations
 
