@@ -32,7 +32,7 @@ def _frame(tmp_path, run, store="r.db"):
 STORED = {"evaluator": "table", "benchmark": "nb201-cifar10", "targets": ["baseline_accuracy"],
           "directions": ["max"], "strategy": "evolution", "predictor": None, "seed": 0, "batch_size": 1,
           "executor": "serial", "workers": None, "pruner": None, "device": None, "data_root": None,
-          "out": "o", "options": {}, "log": None}
+          "out": "o", "options": {}, "log": None, "warm_start": None, "warm_start_size": None}
 
 
 def test_resume_settings_names_every_difference_with_both_values():
@@ -57,8 +57,10 @@ def test_resume_settings_of_an_old_run_lists_what_it_cannot_check():
     old = {"targets": ["acc"], "directions": ["max"], "seed": 0, "evaluator": "train"}
     settings, unchecked = resume_settings(old, {"epochs": 4}, "k")
     assert settings["epochs"] == 4
-    # options and log are never unchecked: a run stored before they existed was given none
-    expected = [k for k in COMMON_KEYS + TRAINING_KEYS if k not in old and k not in ("options", "log")]
+    # options, log and the warm start are never unchecked: a run stored before they existed was
+    # given none
+    expected = [k for k in COMMON_KEYS + TRAINING_KEYS
+                if k not in old and k not in ("options", "log", "warm_start", "warm_start_size")]
     assert unchecked == ["--" + k.replace("_", "-") if k != "train_batch" else "--batch-size-train"
                          for k in expected]
     with pytest.raises(ValueError, match="--seed stored 0, given 2"):
