@@ -204,3 +204,11 @@ def test_cli_warm_start_refuses_bad_input(tmp_path, capsys, extra, words):
     err = capsys.readouterr().err
     assert "Traceback" not in err and all(w in err for w in words), err
     assert not (tmp_path / "runs.db").exists()  # nothing stored
+
+
+def test_source_front_within_takes_only_the_given_cells():
+    cite = data.load("nbgraph-citeseer")
+    best = source_front(cite, ["valid_perf", "latency"], ["max", "min"], k=4)
+    some = [a for a in cite.archs if a not in best[:2]][:3000] + best[2:]
+    got = source_front(cite, ["valid_perf", "latency"], ["max", "min"], k=4, within=some)
+    assert set(got) <= set(some) and best[0] not in got and best[1] not in got and len(got) == 4

@@ -579,10 +579,10 @@ def _warm_cells(settings: dict, strategy, bench) -> list:
     related tables' best cells on the search's targets, those a searched table or log holds."""
     from .. import data
     from .warm_start import source_front
+    space = (bench.space if bench is not None else strategy.space).name
     tables = []
     for name in settings["warm_start"]:
         table = data.load(name)
-        space = (bench.space if bench is not None else strategy.space).name
         if table.space.name != space:
             raise ValueError(f"--warm-start {name} is a table of the {table.space.name} space, the search "
                              f"runs in {space}; give a table of the same space")
@@ -592,19 +592,12 @@ def _warm_cells(settings: dict, strategy, bench) -> list:
                              f"it has {', '.join(table.metric_names)}")
         tables.append(table)
     k = int(settings.get("warm_start_size") or getattr(strategy, "n_initial", None) or 10)
-    have = None if bench is None else {strategy.key(a) for a in bench.archs}
-    ask = k
-    while True:  # a table or log answers only for its own cells: ask for more until k are in it
-        cells = source_front(tables, settings["targets"], settings["directions"], k=ask, space=strategy.space)
-        if have is not None:
-            cells = [a for a in cells if strategy.key(a) in have]
-        if len(cells) >= k or ask >= max(len(t.archs) for t in tables):
-            break
-        ask *= 4
+    cells = source_front(tables, settings["targets"], settings["directions"], k=k, space=strategy.space,
+                         within=None if bench is None else bench.archs)  # a table answers for its own cells
     if not cells:
         raise ValueError(f"none of the --warm-start cells is in {bench.name}; the tables share "
                          f"no cell with it")
-    return cells[: int(k)]
+    return cells
 
 
 def _check_store_path(text: str, resume: bool) -> Path:

@@ -75,7 +75,7 @@ def ranked_cells(Y: np.ndarray, k: int) -> np.ndarray:
 
 
 def source_front(sources, targets: str | Sequence[str], directions: str | Sequence[str] | None = None,
-                 k: int = 10, space=None) -> list[Any]:
+                 k: int = 10, space=None, within: Sequence[Any] | None = None) -> list[Any]:
     """The ``k`` cells that related tables rank best, for :meth:`Strategy.enqueue`.
 
     Parameters
@@ -88,6 +88,8 @@ def source_front(sources, targets: str | Sequence[str], directions: str | Sequen
     k : how many cells (fewer when the sources hold fewer finite rows).
     space : when given, cells are de-duplicated by the space's canonical form (isomorphic cells
         of two sources count once); otherwise by equality.
+    within : when given, only cells among these archs are taken (e.g. the searched table's own
+        cells, when a table answers only for those); same identity as the de-duplication.
 
     Returns
     -------
@@ -107,6 +109,8 @@ def source_front(sources, targets: str | Sequence[str], directions: str | Sequen
                                   else list(sources))]
     if not tables:
         raise ValueError("source_front needs at least one source table")
+    key = space.canonical if space is not None else (lambda a: a)
+    allowed = None if within is None else {key(a) for a in within}
     ranked = []
     for t in tables:
         for m in targets:
@@ -114,8 +118,9 @@ def source_front(sources, targets: str | Sequence[str], directions: str | Sequen
         dirs = (["max" if t.higher_is_better[m] else "min" for m in targets] if directions is None
                 else [directions] * len(targets) if isinstance(directions, str) else list(directions))
         Y = signed(np.column_stack([np.asarray(t.values(m), float) for m in targets]), dirs)
+        if allowed is not None:  # cells outside ``within`` are left out like non-finite rows
+            Y[[key(a) not in allowed for a in t.archs]] = np.nan
         ranked.append([t.archs[i] for i in ranked_cells(Y, int(k))])
-    key = space.canonical if space is not None else (lambda a: a)
     out, seen = [], set()
     for depth in range(max(map(len, ranked))):
         for cells in ranked:
