@@ -594,9 +594,10 @@ def _warm_cells(settings: dict, strategy, bench) -> list:
     k = int(settings.get("warm_start_size") or getattr(strategy, "n_initial", None) or 10)
     cells = source_front(tables, settings["targets"], settings["directions"], k=k, space=strategy.space,
                          within=None if bench is None else bench.archs)  # a table answers for its own cells
-    if not cells:
-        raise ValueError(f"none of the --warm-start cells is in {bench.name}; the tables share "
-                         f"no cell with it")
+    if not cells:  # without a searched table, only sources with no finite target value get here
+        raise ValueError(f"none of the --warm-start cells is in {bench.name}; the tables share no cell with it"
+                         if bench is not None else "the --warm-start tables have no finite value of "
+                         f"{', '.join(settings['targets'])}; give tables that measured them")
     return cells
 
 
