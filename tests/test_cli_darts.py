@@ -58,5 +58,6 @@ def test_darts_cli_order2_and_errors(tmp_path, capsys):
     assert "second order" in capsys.readouterr().out and plot.exists()
     with ResultsStore(store) as s:
         assert s.get_run("darts-o2-nb201-s0") is not None
-    assert main(["darts", "--method", "gdas", "--order", "2", "--store", str(store), *tiny()]) == 2
-    assert "GDAS has none" in capsys.readouterr().err
+    for method in ("gdas", "drnas"):
+        assert main(["darts", "--method", method, "--order", "2", "--store", str(store), *tiny()]) == 2
+        assert f"{method} has none" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""DARTS (first / second order) and GDAS on a tiny supernet over real digits; the plot."""
+"""DARTS (first / second order), GDAS and DrNAS on a tiny supernet over real digits; the plot."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from naspredict.oneshot.gradient import GradientConfig, _unrolled_alpha_grads, gradient_search, gumbel_hard
+from naspredict.oneshot.gradient import (GradientConfig, _unrolled_alpha_grads, concentration, gradient_search,
+                                         gumbel_hard, op_probabilities)
 from naspredict.oneshot.plots import plot_op_probabilities
 from naspredict.oneshot.supernet import Supernet
 from naspredict.spaces import get_space
@@ -28,10 +29,10 @@ def digits():
 @pytest.fixture(scope="module")
 def runs(digits):
     return {(m, o): gradient_search("nb201", digits, method=m, order=o, seed=0, **TINY)
-            for m, o in (("darts", 1), ("darts", 2), ("gdas", 1))}
+            for m, o in (("darts", 1), ("darts", 2), ("gdas", 1), ("drnas", 1))}
 
 
-@pytest.mark.parametrize("method,order", [("darts", 1), ("darts", 2), ("gdas", 1)])
+@pytest.mark.parametrize("method,order", [("darts", 1), ("darts", 2), ("gdas", 1), ("drnas", 1)])
 def test_search_runs_end_to_end(runs, method, order):
     res = runs[(method, order)]
     sp = get_space("nb201")
@@ -69,7 +70,7 @@ def test_orders_differ(runs):
     assert not torch.equal(a1, a2)
 
 
-@pytest.mark.parametrize("method", ["darts", "gdas"])
+@pytest.mark.parametrize("method", ["darts", "gdas", "drnas"])
 def test_same_seed_same_search_and_caller_rng_untouched(digits, runs, method):
     torch.manual_seed(123)
     before = torch.get_rng_state()
@@ -160,8 +161,11 @@ def test_nan_loss_raises_training_failed(digits):
 def test_errors(digits):
     with pytest.raises(ValueError, match="unknown gradient method"):
         gradient_search("nb201", digits, method="enas")
-    with pytest.raises(ValueError, match="GDAS has no second-order"):
-        gradient_search("nb201", digits, method="gdas", order=2)
+    for method in ("gdas", "drnas"):
+        with pytest.raises(ValueError, match=f"{method} has no second-order"):
+            gradient_search("nb201", digits, method=method, order=2)
+    with pytest.raises(ValueError, match="drnas_reg"):
+        GradientConfig(drnas_reg=-1.0)
     with pytest.raises(ValueError, match="order must be"):
         gradient_search("nb201", digits, order=3)
     with pytest.raises(ValueError, match="supernet space"):
@@ -196,3 +200,24 @@ def test_warmup_freezes_alpha_and_starts_tau_after_it(digits):
     for bad in (-1, 2, 1.5):
         with pytest.raises(ValueError, match="warmup_epochs"):
             GradientConfig(epochs=2, warmup_epochs=bad)
+
+
+def test_drnas_probabilities_are_the_dirichlet_mean_and_the_anchor_pulls_to_uniform(digits, runs):
+    alpha = torch.tensor([[-0.5, 0.0, 0.5, 2.0, -3.0]])
+    beta = concentration(alpha)
+    assert bool((beta > 0).all()) and torch.allclose(beta[0, 1:4], torch.tensor([1.0, 1.5, 3.0]))
+    assert torch.allclose(op_probabilities("drnas", alpha), beta / beta.sum())
+    assert torch.allclose(op_probabilities("darts", alpha), alpha.softmax(-1))
+    # the reported history is the Dirichlet mean of the final alphas
+    res = runs[("drnas", 1)]
+    last = res.history[res.history["epoch"] == 2].sort_values(["edge_index"], kind="stable")
+    expect = op_probabilities("drnas", res.alphas["cell"])
+    got = torch.tensor(last.pivot_table(index="edge_index", columns="op", values="prob")
+                       [list(res.supernet.op_names)].to_numpy(), dtype=expect.dtype)
+    assert torch.allclose(got, expect, atol=1e-6)
+    # the anchor penalty on (beta - 1)^2 keeps beta nearer the uniform Dirichlet
+    spread = {}
+    for reg in (0.0, 50.0):
+        r = gradient_search("nb201", digits, method="drnas", seed=0, a_lr=0.05, drnas_reg=reg, **TINY)
+        spread[reg] = float((concentration(r.alphas["cell"]) - 1.0).abs().mean())
+    assert spread[50.0] < 0.5 * spread[0.0], spread

@@ -1,4 +1,4 @@
-"""``naspredict darts``: a differentiable search (DARTS or GDAS) on a supernet, stored as a run."""
+"""``naspredict darts``: a differentiable search (DARTS, GDAS or DrNAS) on a supernet, stored as a run."""
 from __future__ import annotations
 
 import argparse
@@ -13,16 +13,16 @@ DEFAULT_STORE = "runs.db"
 def register(sub) -> None:
     """Add ``naspredict darts`` to the subcommand parsers ``sub``."""
     p = sub.add_parser(
-        "darts", help="differentiable search (DARTS / GDAS) on a weight-sharing supernet",
-        description="Search a cell space with DARTS (first or second order) or GDAS on a "
+        "darts", help="differentiable search (DARTS / GDAS / DrNAS) on a weight-sharing supernet",
+        description="Search a cell space with DARTS (first or second order), GDAS or DrNAS on a "
                     "weight-sharing supernet trained on local data; prints the derived arch and "
                     "the final op probabilities, stores the search as a run (one trial: the "
                     "derived arch, the supernet's final validation accuracy, the search seconds "
                     "as cost, the per-epoch history) and plots op probability per edge.")
     p.add_argument("--space", "-S", default="nb201", choices=("nb201", "darts"),
                    help="cell space (default nb201)")
-    p.add_argument("--method", "-m", default="darts", choices=("darts", "gdas"),
-                   help="darts (Liu et al. 2019) or gdas (Dong & Yang 2019; default darts)")
+    p.add_argument("--method", "-m", default="darts", choices=("darts", "gdas", "drnas"),
+                   help="darts (Liu et al. 2019), gdas (Dong & Yang 2019) or drnas (Chen et al. 2021); default darts")
     p.add_argument("--order", type=int, default=1, choices=(1, 2),
                    help="darts: 1 first order (default), 2 the unrolled second order")
     p.add_argument("--data", default="fashion-mnist",
@@ -58,9 +58,9 @@ def _darts(args) -> int:
     from .gradient import gradient_search
     from .plots import plot_op_probabilities
 
-    if args.method == "gdas" and args.order == 2:
-        raise ValueError("--order 2 is DARTS's unrolled approximation; GDAS has none: drop --order "
-                         "or use --method darts")
+    if args.method != "darts" and args.order == 2:
+        raise ValueError(f"--order 2 is DARTS's unrolled approximation; {args.method} has none: drop "
+                         f"--order or use --method darts")
     name = args.name or default_run_name(args.method, args.space, args.seed, args.order)
     store_path = Path(args.store)
     plot = Path(args.plot) if args.plot else store_path.parent / f"{name}-op-probabilities.png"
@@ -89,7 +89,7 @@ def _darts(args) -> int:
     print(f"derived arch: {res.arch_str}")
     print(f"supernet val accuracy {last['val_acc']:.2f} %, derived arch in the supernet "
           f"{last['derived_val_acc']:.2f} %")
-    print("final op probabilities (softmax(alpha)):")
+    print("final op probabilities (softmax(alpha); drnas: the Dirichlet mean):")
     import pandas as pd
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(res.final_probabilities().round(3).to_string())
@@ -124,5 +124,5 @@ def _result(res, Result):
             "op_names": list(net.op_names),
             "edges": {k: [f"{i}->{j}" for i, j in v] for k, v in net.edges.items()},
             "op_probabilities": probs,
-            "op_probabilities_doc": "per kind: [epoch 0 (init), 1, ...][edge][op] softmax(alpha)"}
+            "op_probabilities_doc": "per kind: [epoch 0 (init), 1, ...][edge][op] softmax(alpha) (drnas: Dirichlet mean)"}
     return Result(metrics, curves, cost=res.seconds, info=info)

@@ -1,5 +1,5 @@
 """Differentiable architecture search on the :class:`~naspredict.oneshot.supernet.Supernet`:
-DARTS (first and second order) and GDAS.
+DARTS (first and second order), GDAS and DrNAS.
 
 **DARTS** (Liu et al., ICLR 2019).  Every mixed edge outputs ``sum_o softmax(alpha)_o op_o(x)``;
 the supernet weights ``w`` and the architecture parameters ``alpha`` (one ``(n_edges, n_ops)``
@@ -34,8 +34,23 @@ are inflated; wall time per step of one epoch, its small evaluation included): G
 DARTS first order 24.2 s, second order 60.6 s per step: **GDAS/DARTS = 0.22** (0.23 with
 ``--steps 3 --channels 8 --cells 2``), second/first order 2.5.
 
-Derivation: :meth:`Supernet.derive` of ``softmax(alpha)``: nb201 the argmax op per edge;
-darts DARTS's top-2 incoming edges per node with their argmax non-``none`` op.
+**DrNAS** (Chen, Wang, Cheng, Tang & Hsieh, "DrNAS: Dirichlet neural architecture search",
+ICLR 2021; 94.36 % on NB201's CIFAR-10 in its paper).  The mixing weights of every edge are a
+*random* vector ``w ~ Dirichlet(beta)`` with concentration ``beta = elu(alpha) + 1`` (positive
+for any ``alpha``); each step draws a fresh ``w`` per edge, the weights step under a detached
+draw, the architecture step under a reparameterised one (``Dirichlet.rsample``: implicit
+pathwise gradients, Figurnov et al., NeurIPS 2018), whose loss adds the anchor penalty
+``drnas_reg * sum((beta - 1)^2)`` pulling ``beta`` towards the uniform Dirichlet, so that no
+op's concentration grows without bound.  The noise of the draws is the point: an op is only
+favoured if the supernet does well under many random mixtures, which is the paper's remedy
+for DARTS's drift to parameter-free ops.  The op probabilities reported (history, plot,
+derivation) are the Dirichlet's mean ``beta / sum(beta)``.  First order only here; the draws
+come from the global RNG inside the search's seeded ``fork_rng``.  Why add it beside GDAS: on our CPU fidelity GDAS's derived cells
+kept ``none`` on most edges (``benchmarks/results/oneshot_search.md``), while DARTS's
+continuous mixing kept convolutions; DrNAS is the continuous relaxation made robust.
+
+Derivation: :meth:`Supernet.derive` of ``softmax(alpha)`` (DrNAS: of the Dirichlet mean):
+nb201 the argmax op per edge; darts DARTS's top-2 incoming edges per node with their argmax non-``none`` op.
 
 Hyperparameters (:class:`GradientConfig`): the NB201 paper's settings for its DARTS and GDAS
 runs as issue #11 gives them: weights by SGD, momentum 0.9, lr 0.025 annealed per epoch by a
@@ -69,9 +84,10 @@ import torch.nn.functional as F
 from .._config import FieldsConfig
 from .supernet import SUPERNET_SPACES, Supernet
 
-__all__ = ["GradientConfig", "SearchResult", "gradient_search", "METHODS", "gumbel_hard"]
+__all__ = ["GradientConfig", "SearchResult", "gradient_search", "METHODS", "gumbel_hard",
+           "concentration", "op_probabilities"]
 
-METHODS = ("darts", "gdas")
+METHODS = ("darts", "gdas", "drnas")
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,7 @@ class GradientConfig(FieldsConfig):
     alpha_init : std of the normal initialisation of ``alpha``.
     tau_max, tau_min : GDAS's Gumbel-softmax temperature, linear from max to min over the
         epochs that update ``alpha`` (those after the warm-up).
+    drnas_reg : DrNAS's anchor penalty weight on ``sum((beta - 1)^2)`` (default 1e-3).
     warmup_epochs : the first epochs train the weights only, ``alpha`` frozen at its
         initialisation (PC-DARTS, Xu et al., ICLR 2020, warm up 15 of 50 epochs so that the
         parameter-free ops do not win merely because the convolutions are still untrained);
@@ -110,6 +127,7 @@ class GradientConfig(FieldsConfig):
     alpha_init: float = 1e-3
     tau_max: float = 10.0
     tau_min: float = 0.1
+    drnas_reg: float = 1e-3
     warmup_epochs: int = 0
     augment: bool = True
 
@@ -128,6 +146,8 @@ class GradientConfig(FieldsConfig):
         if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < self.epochs:
             raise ValueError(f"GradientConfig.warmup_epochs must be an int in [0, epochs={self.epochs}) "
                              f"(at least one epoch must update the architecture), got {w!r}")
+        if not (isinstance(self.drnas_reg, (int, float)) and self.drnas_reg >= 0 and math.isfinite(self.drnas_reg)):
+            raise ValueError(f"GradientConfig.drnas_reg must be a non-negative number, got {self.drnas_reg!r}")
         if self.tau_min > self.tau_max:
             raise ValueError(f"GradientConfig.tau_min ({self.tau_min}) must not exceed tau_max ({self.tau_max})")
         if self.grad_clip is not None and not self.grad_clip > 0:
@@ -159,12 +179,12 @@ class SearchResult:
     arch : the derived architecture (an arch of ``supernet.space``); ``arch_str`` its string.
     history : one row per ``(epoch, kind, edge, op)``: ``method, seed, space, epoch`` (0 =
         the initialisation, then after each epoch), ``kind, edge`` (``"i->j"``), ``edge_index,
-        op, prob`` (``softmax(alpha)`` of the row, for both methods).
+        op, prob`` (the row's op probability: ``softmax(alpha)``, drnas the Dirichlet mean).
     curves : one row per epoch: ``epoch, train_loss, train_acc`` (the weight steps, %),
         ``arch_loss`` (the architecture steps' loss; NaN in warm-up epochs), ``val_acc`` (% on the validation split:
-        darts the relaxed supernet under ``softmax(alpha)``, gdas the derived arch's single
-        path), ``derived_val_acc`` (the derived arch's single path, both methods), ``w_lr``,
-        ``tau`` (gdas; NaN for darts), ``seconds``, ``arch`` (derived after the epoch).
+        darts / drnas the relaxed supernet under the op probabilities, gdas the derived arch's single
+        path), ``derived_val_acc`` (the derived arch's single path, every method), ``w_lr``,
+        ``tau`` (gdas; NaN otherwise), ``seconds``, ``arch`` (derived after the epoch).
     seconds : wall time of the search (data loading excluded).
     supernet : the trained :class:`Supernet` (on the CPU, eval mode); rebuild one with
         ``Supernet(**supernet_kwargs)`` and load ``supernet.state_dict()`` into it.
@@ -189,8 +209,8 @@ class SearchResult:
 
     @property
     def probabilities(self) -> dict[str, torch.Tensor]:
-        """``softmax(alpha)`` per kind."""
-        return {k: a.softmax(-1) for k, a in self.alphas.items()}
+        """The op probabilities per kind: ``softmax(alpha)`` (DrNAS: the Dirichlet mean)."""
+        return {k: op_probabilities(self.method, a) for k, a in self.alphas.items()}
 
     def final_probabilities(self) -> pd.DataFrame:
         """The last epoch's rows of :attr:`history`, one row per edge, one column per op."""
@@ -198,6 +218,20 @@ class SearchResult:
         table = last.pivot_table(index=["kind", "edge_index", "edge"], columns="op", values="prob",
                                  sort=False)
         return table[list(self.supernet.op_names)].reset_index(level="edge_index", drop=True)
+
+
+def concentration(alpha: torch.Tensor) -> torch.Tensor:
+    """DrNAS's Dirichlet concentration ``elu(alpha) + 1`` (positive for every ``alpha``)."""
+    return F.elu(alpha) + 1.0
+
+
+def op_probabilities(method: str, alpha: torch.Tensor) -> torch.Tensor:
+    """Op probabilities of architecture parameters ``alpha`` ``(n_edges, n_ops)``:
+    ``softmax(alpha)`` for darts and gdas, the Dirichlet mean ``beta / sum(beta)`` for drnas."""
+    if method == "drnas":
+        beta = concentration(alpha)
+        return beta / beta.sum(-1, keepdim=True)
+    return alpha.softmax(-1)
 
 
 def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,7 +343,7 @@ def _accuracy(net: Supernet, x: torch.Tensor, y: torch.Tensor, batch: int, **how
 def _history_rows(net: Supernet, alphas, epoch: int, method: str, seed: int) -> list[dict]:
     rows = []
     for kind in net.kinds:
-        probs = alphas[kind].detach().softmax(-1).cpu().tolist()
+        probs = op_probabilities(method, alphas[kind].detach()).cpu().tolist()
         for e, (i, j) in enumerate(net.edges[kind]):
             for o, op in enumerate(net.op_names):
                 rows.append({"method": method, "seed": seed, "space": net.space.name, "epoch": epoch,
@@ -325,15 +359,15 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                     data_root: Any = None, val_fraction: float = 0.1, progress: bool = False,
                     callback: Callable[[int, dict], bool | None] | None = None,
                     config: GradientConfig | None = None, **overrides) -> SearchResult:
-    """Search ``space`` by DARTS or GDAS on a weight-sharing supernet; return the derived arch.
+    """Search ``space`` by DARTS, GDAS or DrNAS on a weight-sharing supernet; return the derived arch.
 
     Parameters
     ----------
     space : ``"nb201"`` or ``"darts"`` (or the space instance).
     data : as :class:`~naspredict.evaluators.training.TrainingEvaluator` takes it: a data set
         name (``"fashion-mnist"``, ``"digits"``, ...), a path, or a loaded ``ImageData``.
-    method : ``"darts"`` or ``"gdas"``.
-    order : DARTS's approximation, 1 (first order) or 2 (one unrolled step); gdas: 1 only.
+    method : ``"darts"``, ``"gdas"`` or ``"drnas"``.
+    order : DARTS's approximation, 1 (first order) or 2 (one unrolled step); gdas, drnas: 1 only.
     epochs : search epochs (default ``config.epochs``, 50).
     channels, cells : the supernet's size (``None``: 16 channels; 5 cells per stage for nb201,
         8 cells for darts).  darts needs ``cells >= 3`` for a normal cell to exist.
@@ -356,7 +390,7 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
 
     Raises
     ------
-    ValueError : an unknown method or space, ``order`` not 1/2, ``order=2`` with gdas, bad
+    ValueError : an unknown method or space, ``order`` not 1/2, ``order=2`` with gdas or drnas, bad
         config values, a data set that is unknown or too small.
     naspredict.training.trainer.TrainingFailed : a non-finite loss (the message names the
         epoch and step; ``curves`` holds the epochs done).
@@ -369,9 +403,9 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
         raise ValueError(f"unknown gradient method {method!r}; expected one of {', '.join(METHODS)}")
     if order not in (1, 2):
         raise ValueError(f"order must be 1 (first-order DARTS) or 2 (second order, unrolled), got {order!r}")
-    if method == "gdas" and order != 1:
-        raise ValueError("order=2 is DARTS's unrolled approximation; GDAS has no second-order form: "
-                         "use --order 1 with gdas, or --method darts --order 2")
+    if method != "darts" and order != 1:
+        raise ValueError(f"order=2 is DARTS's unrolled approximation; {method} has no second-order form "
+                         f"here: use --order 1 with {method}, or --method darts --order 2")
     sp = resolve_space(space)
     if sp.name not in SUPERNET_SPACES:
         raise ValueError(f"gradient search needs a supernet space ({', '.join(SUPERNET_SPACES)}), "
@@ -446,8 +480,23 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                             a.grad = g
                         _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
                         a_opt.step()
+                    if method == "drnas" and arch_step:
+                        a_opt.zero_grad(set_to_none=True)
+                        betas = {k: concentration(a) for k, a in alphas.items()}
+                        sample = {k: torch.distributions.Dirichlet(b).rsample() for k, b in betas.items()}
+                        loss_a = F.cross_entropy(net(xv, weights=sample), yv)
+                        anchor = sum(((b - 1.0) ** 2).sum() for b in betas.values())
+                        ga = _grads(loss_a + cfg.drnas_reg * anchor, list(alphas.values()))
+                        for a, g in zip(alphas.values(), ga):
+                            a.grad = g
+                        _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
+                        a_opt.step()
                     if method == "darts":
                         weights = {k: a.detach().softmax(-1) for k, a in alphas.items()}
+                        logits = net(xt, weights=weights)
+                    elif method == "drnas":
+                        weights = {k: torch.distributions.Dirichlet(concentration(a.detach())).sample()
+                                   for k, a in alphas.items()}
                         logits = net(xt, weights=weights)
                     else:
                         hard = {k: gumbel_hard(a.detach(), tau, gen_gumbel)[1] for k, a in alphas.items()}
@@ -480,11 +529,11 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                         bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum / count:.3f}",
                                         acc=f"{100.0 * correct / count:.1f}", refresh=False)
                         bar.update(1)
-                probs = {k: a.detach().softmax(-1) for k, a in alphas.items()}
+                probs = {k: op_probabilities(method, a.detach()) for k, a in alphas.items()}
                 derived = net.derive(probs)
                 derived_acc = _accuracy(net, xval, yval, cfg.eval_batch_size, arch=derived)
-                val_acc = (_accuracy(net, xval, yval, cfg.eval_batch_size, weights=probs)
-                           if method == "darts" else derived_acc)
+                val_acc = (derived_acc if method == "gdas" else
+                           _accuracy(net, xval, yval, cfg.eval_batch_size, weights=probs))
                 row = {"epoch": epoch + 1, "train_loss": loss_sum / max(count, 1),
                        "train_acc": 100.0 * correct / max(count, 1),
                        "arch_loss": arch_sum / arch_count if arch_count else float("nan"), "val_acc": val_acc,
@@ -499,7 +548,7 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                 bar.close()
         seconds = time.perf_counter() - t_start
     final = {k: a.detach().cpu() for k, a in alphas.items()}
-    arch = net.derive({k: a.softmax(-1) for k, a in final.items()})
+    arch = net.derive({k: op_probabilities(method, a) for k, a in final.items()})
     net = net.cpu().eval()
     return SearchResult(arch=arch, arch_str=sp.to_str(arch), history=pd.DataFrame(history),
                         curves=pd.DataFrame(rows), seconds=seconds, supernet=net, alphas=final,
