@@ -1,6 +1,6 @@
 """Weight sharing and training-free estimates, measured: one entry point for their benchmarks.
 
-    python benchmarks/oneshot.py search  [args]  # DARTS and GDAS on NB201, 3 seeds each (oneshot_search.py)
+    python benchmarks/oneshot.py search  [args]  # DARTS, GDAS and DrNAS on NB201, 3 seeds each (oneshot_search.py)
     python benchmarks/oneshot.py ranking [args]  # one-shot scores vs stand-alone accuracy, 100 cells (oneshot_ranking.py)
     python benchmarks/oneshot.py proxies [args]  # live zero-cost proxies on 1,000 cells; proxies as features (oneshot_proxies.py)
     python benchmarks/oneshot.py all             # all three with their defaults
