@@ -1,4 +1,5 @@
-"""Gradient search measured: DARTS (collapse and all) beside GDAS and DrNAS on NAS-Bench-201, 3 seeds each.
+"""Gradient search measured: DARTS (collapse and all) beside GDAS and DrNAS on NAS-Bench-201, 3 seeds each
+(and ENAS, ``--methods enas``, with the same data, supernet size and epochs).
 
     python benchmarks/oneshot.py search --tag TAG [--note TEXT] [--a-lr LR] [--methods darts,gdas,drnas]
                                         [--warmup-epochs 0]
@@ -70,6 +71,7 @@ def main(argv=None) -> int:
 
     from naspredict import data
     from naspredict.oneshot import GradientConfig, gradient_search
+    from naspredict.oneshot.enas import enas_search
     from naspredict.oneshot.plots import plot_op_probabilities
     from naspredict.torch_utils import set_threads
 
@@ -87,16 +89,23 @@ def main(argv=None) -> int:
     for method in args.methods.split(","):
         for k, seed in enumerate(int(s) for s in args.seeds.split(",")):
             t0 = time.perf_counter()
-            res = gradient_search("nb201", "fashion-mnist", method=method, order=args.order if method == "darts" else 1,
-                                  epochs=args.search_epochs, channels=args.search_channels,
-                                  cells=args.search_cells, batch_size=args.search_batch_size,
+            if method == "enas":  # REINFORCE on one-shot rewards (Pham et al.): no alpha history
+                res = enas_search("nb201", "fashion-mnist", epochs=args.search_epochs,
+                                  channels=args.search_channels, cells=args.search_cells,
                                   data_fraction=args.search_data_fraction, resolution=args.resolution,
-                                  seed=seed, device="cpu", progress=True, **overrides)
+                                  seed=seed, device="cpu", progress=True)
+            else:
+                res = gradient_search("nb201", "fashion-mnist", method=method,
+                                      order=args.order if method == "darts" else 1,
+                                      epochs=args.search_epochs, channels=args.search_channels,
+                                      cells=args.search_cells, batch_size=args.search_batch_size,
+                                      data_fraction=args.search_data_fraction, resolution=args.resolution,
+                                      seed=seed, device="cpu", progress=True, **overrides)
             seconds = time.perf_counter() - t0
             arch = res.arch
             acc = float(table.query(arch, "baseline_accuracy"))
             row = {"setting": args.tag, "note": args.note, "search_epochs": args.search_epochs,
-                   "warmup_epochs": args.warmup_epochs, "a_lr": a_lr,
+                   "warmup_epochs": args.warmup_epochs, "a_lr": float("nan") if method == "enas" else a_lr,
                    "method": method + (f" (order {args.order})" if method == "darts" else ""), "seed": seed,
                    "cell": space.to_str(arch), "nb201_cifar10": acc,
                    "percentile": _percentile(all_acc, acc), "search_s": seconds}
@@ -108,13 +117,16 @@ def main(argv=None) -> int:
                     row["fmnist_test_pct_of_curve_set"] = _percentile(curve_set["test_accuracy"], row["fmnist_test"])
             rows.append(row)
             print(row, flush=True)
+            if method == "enas":
+                continue
             h = res.history.copy()
             h["setting"], h["method"], h["seed"] = args.tag, method, seed
             histories.append(h)
             if k == 0:
                 plot_op_probabilities(res.history, RESULTS / f"oneshot_search_{args.tag}_{method}.png")
     df = _merge(RESULTS / "oneshot_search.csv", pd.DataFrame(rows), args.tag)
-    _merge(RESULTS / "oneshot_search_history.csv", pd.concat(histories), args.tag)
+    if histories:
+        _merge(RESULTS / "oneshot_search_history.csv", pd.concat(histories), args.tag)
     write_table(df, args, all_acc)
     print(f"wrote {OUT}")
     return 0

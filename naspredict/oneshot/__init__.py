@@ -2,7 +2,7 @@
 
 * :class:`Supernet`, :class:`MixedOp` (``supernet.py``): a mixed op on every decision of the
   nb201 / darts cell spaces, with mixed and single-path forwards.
-* :func:`gradient_search` (``gradient.py``): DARTS (first / second order) and GDAS.
+* :func:`gradient_search` (``gradient.py``): DARTS (first / second order), GDAS and DrNAS.
 * :func:`plot_op_probabilities` (``plots.py``): op probability per edge against epoch.
 
 Names are imported on first use, so ``naspredict --help`` does not load torch.

@@ -26,6 +26,7 @@ rewards and the final ranking use the same one-shot score.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -210,7 +211,11 @@ def enas_search(space: Any, data: Any = "fashion-mnist", *, epochs: int = 10, co
                 r = _minibatch_accuracy(supernet, a, xb, yb)
                 rewards.append(r)
                 trials.append(_told(pol, a, r))
-            pol.tell(trials)
+            with warnings.catch_warnings():
+                # ENAS samples with repetition and rewards every sample on a fresh minibatch, so
+                # a repeated arch is expected here, not the caller's mistake the strategy warns of
+                warnings.filterwarnings("ignore", message=".*was already told", category=UserWarning)
+                pol.tell(trials)
         entropy = _policy_entropy(pol, sample_archs(pol, 16))
         out = {"epoch": epoch + 1, "train_loss": row["train_loss"], "train": row["train"],
                "reward": float(np.mean(rewards)), "entropy": entropy, "seconds": time.perf_counter() - t0}
