@@ -96,7 +96,7 @@ MULTI = {
     # and the protocol's reference point.  Why together (search_refactor.md, "the 0.7902
     # plateau"): the inferred reference point stops at the observed front's nadir latency plus
     # 10 % of its range (about 0.0012 s on cora), so cells of latency 0.0016-0.0019 s, which hold
-    # the next 0.06-0.11 of the hypervolume, score no improvement; a wider reference point alone
+    # the next 0.04-0.11 of the hypervolume, score no improvement; a wider reference point alone
     # (warm-ref) spreads the queries over the 12,799 cells below the median latency, since the
     # cell-only GP does not rank valid_perf at the top (Spearman 0.03-0.07 within cora's top
     # decile); the source values do rank it within that latency band (Spearman 0.47 / 0.58)

@@ -45,12 +45,13 @@ op's concentration grows without bound.  The noise of the draws is the point: an
 favoured if the supernet does well under many random mixtures, which is the paper's remedy
 for DARTS's drift to parameter-free ops.  The op probabilities reported (history, plot,
 derivation) are the Dirichlet's mean ``beta / sum(beta)``.  First order only here; the draws
-come from the global RNG inside the search's seeded ``fork_rng``.  Why add it beside GDAS: on our CPU fidelity GDAS's derived cells
-kept ``none`` on most edges (``benchmarks/results/oneshot_search.md``), while DARTS's
+come from the global RNG inside the search's seeded ``fork_rng``.  Why add it beside GDAS: on
+our CPU fidelity GDAS's derived cells kept ``none`` on most edges (``benchmarks/results/oneshot_search.md``), while DARTS's
 continuous mixing kept convolutions; DrNAS is the continuous relaxation made robust.
 
 Derivation: :meth:`Supernet.derive` of ``softmax(alpha)`` (DrNAS: of the Dirichlet mean):
-nb201 the argmax op per edge; darts DARTS's top-2 incoming edges per node with their argmax non-``none`` op.
+nb201 the argmax op per edge; darts DARTS's top-2 incoming edges per node with their argmax
+non-``none`` op.
 
 Hyperparameters (:class:`GradientConfig`): the NB201 paper's settings for its DARTS and GDAS
 runs as issue #11 gives them: weights by SGD, momentum 0.9, lr 0.025 annealed per epoch by a
@@ -290,6 +291,16 @@ def _grads(loss, tensors) -> list[torch.Tensor]:
     return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, gs)]
 
 
+def _alpha_step(a_opt, alphas: Mapping[str, torch.Tensor], grads, loss_a: torch.Tensor, epoch: int,
+                step: int, curves) -> None:
+    """One architecture update: ``grads`` (one per kind, in ``alphas``' order) become the
+    parameters' gradients (replacing any), the loss is checked, then the optimiser steps."""
+    for a, g in zip(alphas.values(), grads):
+        a.grad = g
+    _check_loss(loss_a, "architecture", epoch, step, curves)
+    a_opt.step()
+
+
 def _unrolled_alpha_grads(net: Supernet, alphas: Mapping[str, torch.Tensor], xt, yt, xv, yv,
                           xi: float) -> tuple[list[torch.Tensor], torch.Tensor]:
     """DARTS's second-order architecture gradient (see the module docstring), per kind, and
@@ -470,38 +481,28 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                 arch_step = epoch >= cfg.warmup_epochs
                 for step, ((xt, yt), (xv, yv)) in enumerate(zip(*loaders)):
                     if method == "darts" and arch_step:
-                        a_opt.zero_grad(set_to_none=True)
                         if order == 1:
                             loss_a = F.cross_entropy(net(xv, weights={k: a.softmax(-1) for k, a in alphas.items()}), yv)
                             ga = _grads(loss_a, list(alphas.values()))
                         else:
                             ga, loss_a = _unrolled_alpha_grads(net, alphas, xt, yt, xv, yv, lr)
-                        for a, g in zip(alphas.values(), ga):
-                            a.grad = g
-                        _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
-                        a_opt.step()
+                        _alpha_step(a_opt, alphas, ga, loss_a, epoch, step, curves_so_far)
                     if method == "drnas" and arch_step:
-                        a_opt.zero_grad(set_to_none=True)
                         betas = {k: concentration(a) for k, a in alphas.items()}
                         sample = {k: torch.distributions.Dirichlet(b).rsample() for k, b in betas.items()}
                         loss_a = F.cross_entropy(net(xv, weights=sample), yv)
                         anchor = sum(((b - 1.0) ** 2).sum() for b in betas.values())
                         ga = _grads(loss_a + cfg.drnas_reg * anchor, list(alphas.values()))
-                        for a, g in zip(alphas.values(), ga):
-                            a.grad = g
-                        _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
-                        a_opt.step()
+                        _alpha_step(a_opt, alphas, ga, loss_a, epoch, step, curves_so_far)
                     if method == "darts":
                         weights = {k: a.detach().softmax(-1) for k, a in alphas.items()}
-                        logits = net(xt, weights=weights)
                     elif method == "drnas":
                         weights = {k: torch.distributions.Dirichlet(concentration(a.detach())).sample()
                                    for k, a in alphas.items()}
-                        logits = net(xt, weights=weights)
                     else:
                         hard = {k: gumbel_hard(a.detach(), tau, gen_gumbel)[1] for k, a in alphas.items()}
                         weights = {k: F.one_hot(i, len(net.op_names)).float() for k, i in hard.items()}
-                        logits = net(xt, weights=weights)
+                    logits = net(xt, weights=weights)
                     loss = F.cross_entropy(logits, yt)
                     w_opt.zero_grad(set_to_none=True)
                     loss.backward()
@@ -510,14 +511,10 @@ def gradient_search(space: Any, data: Any = "fashion-mnist", *, method: str = "d
                         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                     w_opt.step()
                     if method == "gdas" and arch_step:
-                        a_opt.zero_grad(set_to_none=True)
                         sample = {k: gumbel_hard(a, tau, gen_gumbel)[0] for k, a in alphas.items()}
                         loss_a = F.cross_entropy(net(xv, weights=sample), yv)
-                        ga = _grads(loss_a, list(alphas.values()))
-                        for a, g in zip(alphas.values(), ga):
-                            a.grad = g
-                        _check_loss(loss_a, "architecture", epoch, step, curves_so_far)
-                        a_opt.step()
+                        _alpha_step(a_opt, alphas, _grads(loss_a, list(alphas.values())), loss_a,
+                                    epoch, step, curves_so_far)
                     n = len(yt)
                     loss_sum += float(loss.detach()) * n
                     if arch_step:
